@@ -1,0 +1,236 @@
+package hnsw
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lakevec/lakevec/hnsw/vec"
+)
+
+// Node states. A node is reachable through links once its state is above
+// stateEmpty; only stateLive nodes are returned by searches.
+const (
+	stateEmpty     uint32 = 0 // slot never used
+	stateInserting uint32 = 1 // vector written, links being built
+	stateLive      uint32 = 2
+	stateDeleted   uint32 = 3 // tombstone: still routes searches, never returned
+)
+
+// lockStripes is the number of link-list mutexes. A node's list is guarded
+// by stripe id%lockStripes; code holds at most one stripe at a time, so
+// striping cannot deadlock.
+const lockStripes = 4096
+
+// Index is an HNSW graph over float32 vectors addressed by dense uint32 ids.
+// All methods are safe for concurrent use.
+type Index struct {
+	// Immutable after New/Load.
+	dim, m, m0, efC int
+	metric          Metric
+	seed            uint64
+	levelMult       float64 // mL = 1/ln(M)
+	exactFactor     float64
+
+	// mu guards the slabs' identity: Insert and Search hold it shared;
+	// growing the slabs and rewriting the vector of an existing id hold it
+	// exclusively. Lock order: mu, then at most one stripe of linkLocks,
+	// then allocMu. Helpers named ...Locked expect mu held (shared).
+	mu     sync.RWMutex
+	cap    int
+	vecs   []float32  // cap*dim, one contiguous slab
+	links0 []uint32   // cap*(m0+1): per node a count then m0 ids
+	upper  [][]uint32 // per node, layers 1..level: (m+1) words each
+	levels []uint8
+	state  []uint32 // atomic
+
+	linkLocks [lockStripes]sync.Mutex
+
+	entry atomic.Uint64 // (level+1)<<32 | id; 0 = empty graph
+	live  atomic.Int64  // nodes in stateLive
+	slots atomic.Uint32 // 1 + highest id ever inserted
+
+	allocMu sync.Mutex
+	next    uint32              // lowest id never handed out
+	free    map[uint32]struct{} // deleted ids Add may reuse
+
+	scratch sync.Pool // *searchScratch
+}
+
+// New returns an empty index.
+func New(o Options) (*Index, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.setDefaults()
+	x := &Index{
+		dim:         o.Dim,
+		m:           o.M,
+		m0:          2 * o.M,
+		efC:         o.EfConstruction,
+		metric:      o.Metric,
+		seed:        o.Seed,
+		levelMult:   1 / math.Log(float64(o.M)),
+		exactFactor: o.ExactSearchFactor,
+		free:        make(map[uint32]struct{}),
+	}
+	x.allocSlabs(max(o.Capacity, 1))
+	return x, nil
+}
+
+// Dim returns the dimension of the index.
+func (x *Index) Dim() int { return x.dim }
+
+// Metric returns the distance of the index.
+func (x *Index) Metric() Metric { return x.metric }
+
+// M returns the per-layer neighbour count (layer 0 keeps 2*M).
+func (x *Index) M() int { return x.m }
+
+// EfConstruction returns the beam width used while inserting.
+func (x *Index) EfConstruction() int { return x.efC }
+
+// Len returns the number of live (inserted, not deleted) vectors.
+func (x *Index) Len() int { return int(x.live.Load()) }
+
+// Slots returns one more than the highest id ever inserted.
+func (x *Index) Slots() int { return int(x.slots.Load()) }
+
+// Contains reports whether id is live.
+func (x *Index) Contains(id uint32) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return int(id) < x.cap && atomic.LoadUint32(&x.state[id]) == stateLive
+}
+
+// Vector returns a copy of the stored vector of a live id (normalised under
+// cosine).
+func (x *Index) Vector(id uint32) ([]float32, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if int(id) >= x.cap || atomic.LoadUint32(&x.state[id]) != stateLive {
+		return nil, fmt.Errorf("vector of id %d: %w", id, ErrNotFound)
+	}
+	return append([]float32(nil), x.vecLocked(id)...), nil
+}
+
+// MemoryBytes returns the bytes held by vectors, links and per-node state,
+// counted at allocated capacity (see Options.Capacity).
+func (x *Index) MemoryBytes() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	b := int64(len(x.vecs))*4 + int64(len(x.links0))*4 + int64(len(x.levels)) + int64(len(x.state))*4
+	b += int64(len(x.upper)) * 24 // slice headers
+	n := int(x.slots.Load())
+	for i := 0; i < n && i < len(x.upper); i++ {
+		b += int64(cap(x.upper[i])) * 4
+	}
+	return b
+}
+
+func (x *Index) allocSlabs(c int) {
+	x.cap = c
+	x.vecs = make([]float32, c*x.dim)
+	x.links0 = make([]uint32, c*(x.m0+1))
+	x.upper = make([][]uint32, c)
+	x.levels = make([]uint8, c)
+	x.state = make([]uint32, c)
+}
+
+// grow makes room for ids below want. It takes mu exclusively, so the
+// caller must not hold it.
+func (x *Index) grow(want int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if want <= x.cap {
+		return
+	}
+	c := max(want, 2*x.cap, 1024)
+	if c > MaxID+1 {
+		c = MaxID + 1
+	}
+	vecs, links0, upper, levels, state := x.vecs, x.links0, x.upper, x.levels, x.state
+	x.allocSlabs(c)
+	copy(x.vecs, vecs)
+	copy(x.links0, links0)
+	copy(x.upper, upper)
+	copy(x.levels, levels)
+	copy(x.state, state)
+}
+
+// vecLocked returns the stored vector of id. mu must be held.
+func (x *Index) vecLocked(id uint32) []float32 {
+	o := int(id) * x.dim
+	return x.vecs[o : o+x.dim : o+x.dim]
+}
+
+// linksLocked returns the link list of id on layer l: word 0 is the count,
+// the rest neighbour ids. Elements must be read and written atomically.
+func (x *Index) linksLocked(id uint32, l int) []uint32 {
+	if l == 0 {
+		o := int(id) * (x.m0 + 1)
+		return x.links0[o : o+x.m0+1 : o+x.m0+1]
+	}
+	o := (l - 1) * (x.m + 1)
+	return x.upper[id][o : o+x.m+1 : o+x.m+1]
+}
+
+func (x *Index) maxLinks(l int) int {
+	if l == 0 {
+		return x.m0
+	}
+	return x.m
+}
+
+// distance between two stored or prepared vectors.
+func (x *Index) distance(a, b []float32) float32 {
+	if x.metric == L2 {
+		return vec.L2Squared(a, b)
+	}
+	return 1 - vec.Dot(a, b)
+}
+
+func (x *Index) lockLinks(id uint32)   { x.linkLocks[id%lockStripes].Lock() }
+func (x *Index) unlockLinks(id uint32) { x.linkLocks[id%lockStripes].Unlock() }
+
+func encodeEntry(id uint32, level int) uint64 { return uint64(level+1)<<32 | uint64(id) }
+
+func decodeEntry(e uint64) (id uint32, level int, ok bool) {
+	if e == 0 {
+		return 0, 0, false
+	}
+	return uint32(e), int(e>>32) - 1, true
+}
+
+// levelFor draws the level of id: floor(-ln(U) * mL) with U uniform in
+// (0,1] derived from (seed, id), so a rebuild reproduces the graph.
+func (x *Index) levelFor(id uint32) int {
+	h := splitmix64(x.seed ^ (uint64(id) * 0x9E3779B97F4A7C15))
+	u := (float64(h>>11) + 1) / (1 << 53) // (0,1]
+	l := int(-math.Log(u) * x.levelMult)
+	return min(l, maxLevel)
+}
+
+func splitmix64(z uint64) uint64 {
+	z += 0x9E3779B97F4A7C15
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// prepare validates v and returns the form stored and compared: a copy,
+// normalised under cosine.
+func (x *Index) prepare(v []float32, dst []float32) ([]float32, error) {
+	if len(v) != x.dim {
+		return nil, fmt.Errorf("%w: got %d, want %d", ErrDimension, len(v), x.dim)
+	}
+	if i := vec.FirstNonFinite(v); i >= 0 {
+		return nil, fmt.Errorf("%w: component %d is %v", ErrNonFinite, i, v[i])
+	}
+	dst = append(dst[:0], v...)
+	if x.metric == Cosine && !vec.Normalize(dst) {
+		return nil, ErrZeroVector
+	}
+	return dst, nil
+}
