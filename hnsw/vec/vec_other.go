@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package vec
+
+const simdAvailable = false
+
+// Stubs so the dispatch in vec.go compiles; never reached because useSIMD
+// is always false on these builds.
+
+func dotSIMD(a, b []float32) float32 { return dotGeneric(a, b) }
+
+func l2SIMD(a, b []float32) float32 { return l2Generic(a, b) }
+
+func axpySIMD(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
