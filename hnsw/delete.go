@@ -7,8 +7,9 @@ import (
 
 // Delete removes id from search results at once. The node stays in the
 // graph as a tombstone that still routes searches, so deleting never cuts
-// the graph apart; its slot is reused by the next Add (or an Insert of the
-// same id), which rewrites the vector and repairs the links around it.
+// the graph apart. Once tombstones exceed Options.RepairFraction of the
+// live vectors, this Delete runs a repair pass (see Repair) before it
+// returns, which unlinks them and frees their slots for Add.
 func (x *Index) Delete(id uint32) error {
 	x.mu.RLock()
 	ok := int(id) < x.cap && atomic.CompareAndSwapUint32(&x.state[id], stateLive, stateDeleted)
@@ -17,11 +18,15 @@ func (x *Index) Delete(id uint32) error {
 		return fmt.Errorf("delete %d: %w", id, ErrNotFound)
 	}
 	x.live.Add(-1)
-	x.allocMu.Lock()
-	x.free[id] = struct{}{}
-	x.allocMu.Unlock()
+	t := x.tombstones.Add(1)
+	if x.repairFraction >= 0 && t >= 64 && float64(t) > x.repairFraction*float64(x.live.Load()) {
+		x.Repair()
+	}
 	return nil
 }
+
+// Tombstones returns the number of deleted nodes still linked in the graph.
+func (x *Index) Tombstones() int { return int(x.tombstones.Load()) }
 
 // update gives an existing (live or deleted) id the vector in s.q and
 // repairs the graph around it, as hnswlib does when it replaces a deleted
@@ -47,10 +52,9 @@ func (x *Index) update(id uint32, s *searchScratch) error {
 	x.mu.Unlock()
 	if prev == stateLive {
 		x.live.Add(-1)
+	} else {
+		x.tombstones.Add(-1)
 	}
-	x.allocMu.Lock()
-	delete(x.free, id)
-	x.allocMu.Unlock()
 
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -93,10 +97,12 @@ func (x *Index) relinkLocked(s *searchScratch, nb uint32, l int, id uint32, extr
 		s.nbTmp = append(s.nbTmp, item{x.distance(base, x.vecLocked(e)), e})
 	}
 	for i := 1; i <= n; i++ {
-		add(atomic.LoadUint32(&ls[i]))
+		if e := atomic.LoadUint32(&ls[i]); atomic.LoadUint32(&x.state[e]) != stateDeleted {
+			add(e)
+		}
 	}
 	for _, e := range extra {
-		if int(x.levels[e]) >= l {
+		if st := atomic.LoadUint32(&x.state[e]); (st == stateLive || st == stateInserting) && int(x.levels[e]) >= l {
 			add(e)
 		}
 	}

@@ -32,6 +32,7 @@ type Index struct {
 	seed            uint64
 	levelMult       float64 // mL = 1/ln(M)
 	exactFactor     float64
+	repairFraction  float64
 
 	// mu guards the slabs' identity: Insert and Search hold it shared;
 	// growing the slabs and rewriting the vector of an existing id hold it
@@ -52,8 +53,11 @@ type Index struct {
 	slots atomic.Uint32 // 1 + highest id ever inserted
 
 	allocMu sync.Mutex
-	next    uint32              // lowest id never handed out
-	free    map[uint32]struct{} // deleted ids Add may reuse
+	next    uint32   // lowest id never handed out
+	free    []uint32 // repaired slots Add may reuse (may be stale: re-checked)
+
+	tombstones atomic.Int64 // deleted nodes not yet unlinked by repair
+	repairMu   sync.Mutex   // one repair pass at a time
 
 	scratch sync.Pool // *searchScratch
 }
@@ -73,7 +77,7 @@ func New(o Options) (*Index, error) {
 		seed:        o.Seed,
 		levelMult:   1 / math.Log(float64(o.M)),
 		exactFactor: o.ExactSearchFactor,
-		free:        make(map[uint32]struct{}),
+		repairFraction: o.RepairFraction,
 	}
 	x.allocSlabs(max(o.Capacity, 1))
 	return x, nil

@@ -7,46 +7,45 @@ import (
 	"sync/atomic"
 )
 
-// Add inserts v under a free id (a deleted id is reused first, otherwise
+// Add inserts v under a free id (a slot freed by Repair first, otherwise
 // the next unused one) and returns the id.
 func (x *Index) Add(v []float32) (uint32, error) {
 	s := x.getScratch()
+	defer x.putScratch(s)
 	qv, err := x.prepare(v, s.q)
-	x.putScratch(s)
 	if err != nil {
 		return 0, err
 	}
-	x.allocMu.Lock()
-	var id uint32
-	reused := false
-	for f := range x.free {
-		id, reused = f, true
-		delete(x.free, f)
-		break
-	}
-	if !reused {
-		if x.next > MaxID {
-			x.allocMu.Unlock()
-			return 0, fmt.Errorf("%w: index full at %d ids", ErrBadID, MaxID+1)
+	s.q = qv
+	for {
+		x.allocMu.Lock()
+		var id uint32
+		if n := len(x.free); n > 0 {
+			id = x.free[n-1]
+			x.free = x.free[:n-1]
+		} else {
+			if x.next > MaxID {
+				x.allocMu.Unlock()
+				return 0, fmt.Errorf("%w: index full at %d ids", ErrBadID, MaxID+1)
+			}
+			id = x.next
+			x.next++
 		}
-		id = x.next
-		x.next++
-	}
-	x.allocMu.Unlock()
-	if err := x.Insert(id, qv); err != nil {
-		if reused {
-			x.allocMu.Lock()
-			x.free[id] = struct{}{}
-			x.allocMu.Unlock()
+		x.allocMu.Unlock()
+		ok, err := x.insertFresh(id, s)
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		if ok {
+			return id, nil
+		}
+		// The slot was taken by an explicit Insert since it was freed.
 	}
-	return id, nil
 }
 
-// Insert stores v under id. A new id is linked into the graph; an id that
-// is live or deleted gets the new vector and its links are repaired (the
-// way a deleted slot is reused). Ids should be dense: the index allocates
+// Insert stores v under id. An unused id is linked into the graph; an id
+// that is live, or deleted but not yet repaired, gets the new vector and
+// the links around it are repaired in place. Ids should be dense: the index allocates
 // room for every id below the highest one. Insert is safe from many
 // goroutines at once, and searches run while it does.
 func (x *Index) Insert(id uint32, v []float32) error {
@@ -60,7 +59,16 @@ func (x *Index) Insert(id uint32, v []float32) error {
 		return err
 	}
 	s.q = qv
+	if ok, err := x.insertFresh(id, s); ok || err != nil {
+		return err
+	}
+	return x.update(id, s)
+}
 
+// insertFresh links the vector in s.q under id if id is unused and reports
+// whether it did.
+func (x *Index) insertFresh(id uint32, s *searchScratch) (bool, error) {
+	qv := s.q
 	for {
 		x.mu.RLock()
 		if int(id) < x.cap {
@@ -69,15 +77,14 @@ func (x *Index) Insert(id uint32, v []float32) error {
 		c := x.cap
 		x.mu.RUnlock()
 		if limit := max(c, 2*x.Slots()+65536); int(id) >= limit {
-			return fmt.Errorf("%w: id %d leaves a gap past %d slots; ids must be dense", ErrBadID, id, x.Slots())
+			return false, fmt.Errorf("%w: id %d leaves a gap past %d slots; ids must be dense", ErrBadID, id, x.Slots())
 		}
 		x.grow(int(id) + 1)
 	}
-	if !atomic.CompareAndSwapUint32(&x.state[id], stateEmpty, stateInserting) {
-		x.mu.RUnlock()
-		return x.update(id, s)
-	}
 	defer x.mu.RUnlock()
+	if !atomic.CompareAndSwapUint32(&x.state[id], stateEmpty, stateInserting) {
+		return false, nil
+	}
 
 	copy(x.vecLocked(id), qv)
 	level := x.levelFor(id)
@@ -100,7 +107,7 @@ func (x *Index) Insert(id uint32, v []float32) error {
 	x.connectLocked(s, id, qv, level)
 	atomic.StoreUint32(&x.state[id], stateLive)
 	x.live.Add(1)
-	return nil
+	return true, nil
 }
 
 // connectLocked links id (whose vector q and level are already stored)

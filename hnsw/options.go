@@ -74,12 +74,17 @@ type Options struct {
 	// Default 1; 0 means the default, negative means never plan exact
 	// search (graph only, still falling back when the graph finds too few).
 	ExactSearchFactor float64
+	// RepairFraction sets when Delete runs a repair pass (see Repair): once
+	// the tombstones not yet unlinked exceed this fraction of the live
+	// vectors (and at least 64 of them). Default 0.05; negative means never
+	// automatically, the caller calls Repair.
+	RepairFraction float64
 }
 
 // DefaultOptions returns the defaults for vectors of dimension dim under
 // metric m: M=16, EfConstruction=200.
 func DefaultOptions(dim int, m Metric) Options {
-	return Options{Dim: dim, Metric: m, M: 16, EfConstruction: 200, Capacity: 1024, ExactSearchFactor: 1}
+	return Options{Dim: dim, Metric: m, M: 16, EfConstruction: 200, Capacity: 1024, ExactSearchFactor: 1, RepairFraction: 0.05}
 }
 
 const (
@@ -102,6 +107,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ExactSearchFactor == 0 {
 		o.ExactSearchFactor = 1
+	}
+	if o.RepairFraction == 0 {
+		o.RepairFraction = 0.05
 	}
 }
 

@@ -3,7 +3,6 @@ package hnsw
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -288,10 +287,17 @@ func Decode(buf []byte) (*Index, error) {
 		if got, want := crc32.Checksum(p, castagnoli), le.Uint32(buf[off+12:]); got != want {
 			return nil, corrupt(name, off, "checksum mismatch (stored %08x, computed %08x)", want, got)
 		}
-		off = start + int(size) + padLen(int(size))
-		if off > len(buf) {
-			off = len(buf)
+		end := start + int(size)
+		pad := padLen(int(size))
+		if pad > len(buf)-end {
+			return nil, corrupt(name, off, "file ends inside the section padding")
 		}
+		for _, b := range buf[end : end+pad] {
+			if b != 0 {
+				return nil, corrupt(name, off, "non-zero padding byte")
+			}
+		}
+		off = end + pad
 		return p, nil
 	}
 	// Sizes are checked against the file before anything large is made.
@@ -335,7 +341,7 @@ func Decode(buf []byte) (*Index, error) {
 	x.state = make([]uint32, x.cap)
 	x.upper = make([][]uint32, x.cap)
 	upper := u32View(upperB, upperLen)
-	var nLive uint64
+	var nLive, nDead uint64
 	for i := 0; i < n; i++ {
 		switch s := uint32(stateB[i]); s {
 		case stateEmpty:
@@ -347,7 +353,7 @@ func Decode(buf []byte) (*Index, error) {
 			if s == stateLive {
 				nLive++
 			} else {
-				x.free[uint32(i)] = struct{}{}
+				nDead++
 			}
 		default:
 			return nil, corrupt("state", headerSize, "id %d has unknown state %d", i, s)
@@ -381,9 +387,15 @@ func Decode(buf []byte) (*Index, error) {
 		if int(e) >= n || x.state[e] == stateEmpty || int(levelsB[e]) != lvl {
 			return nil, corrupt("header", 32, "entry point %d at level %d is not a stored node", e, lvl)
 		}
-	} else if n > 0 && (live > 0 || len(x.free) > 0) {
-		return nil, corrupt("header", 32, "no entry point but %d stored nodes", live+uint64(len(x.free)))
+	} else if live+nDead > 0 {
+		return nil, corrupt("header", 32, "no entry point but %d stored nodes", live+nDead)
 	}
+	for i := n - 1; i >= 0; i-- {
+		if x.state[i] == stateEmpty {
+			x.free = append(x.free, uint32(i))
+		}
+	}
+	x.tombstones.Store(int64(nDead))
 	x.entry.Store(entry)
 	x.live.Store(int64(live))
 	x.slots.Store(uint32(n))
@@ -422,5 +434,3 @@ func u32View(b []byte, n int) []uint32 {
 	}
 	return out
 }
-
-var errShortWrite = errors.New("short write")
