@@ -69,14 +69,14 @@ func New(o Options) (*Index, error) {
 	}
 	o.setDefaults()
 	x := &Index{
-		dim:         o.Dim,
-		m:           o.M,
-		m0:          2 * o.M,
-		efC:         o.EfConstruction,
-		metric:      o.Metric,
-		seed:        o.Seed,
-		levelMult:   1 / math.Log(float64(o.M)),
-		exactFactor: o.ExactSearchFactor,
+		dim:            o.Dim,
+		m:              o.M,
+		m0:             2 * o.M,
+		efC:            o.EfConstruction,
+		metric:         o.Metric,
+		seed:           o.Seed,
+		levelMult:      1 / math.Log(float64(o.M)),
+		exactFactor:    o.ExactSearchFactor,
 		repairFraction: o.RepairFraction,
 	}
 	x.allocSlabs(max(o.Capacity, 1))

@@ -213,6 +213,15 @@ const (
 	admitBuild        // live and still-inserting nodes
 )
 
+// admitted reports whether id may enter the results of a layer search.
+func (x *Index) admitted(id uint32, mode int, allow func(uint32) bool, exclude uint32) bool {
+	st := atomic.LoadUint32(&x.state[id])
+	if st != stateLive && (mode != admitBuild || st != stateInserting) || id == exclude {
+		return false
+	}
+	return allow == nil || allow(id)
+}
+
 // searchLayerLocked is the beam search of the paper (Algorithm 2) on layer
 // l from eps with beam width ef. Every reachable node is traversed, but only
 // admitted nodes (by mode, allow and exclude) enter the results, which are
@@ -224,22 +233,12 @@ func (x *Index) searchLayerLocked(s *searchScratch, q []float32, eps []item, ef,
 	s.cand = s.cand[:0]
 	s.res = s.res[:0]
 	lower := float32(math.Inf(1))
-	admit := func(id uint32) bool {
-		if id == exclude {
-			return false
-		}
-		st := atomic.LoadUint32(&x.state[id])
-		if st != stateLive && (mode != admitBuild || st != stateInserting) {
-			return false
-		}
-		return allow == nil || allow(id)
-	}
 	for _, ep := range eps {
 		if s.vis.visit(ep.id) {
 			continue
 		}
 		s.cand.push(ep)
-		if admit(ep.id) {
+		if x.admitted(ep.id, mode, allow, exclude) {
 			s.res.push(ep)
 			if len(s.res) > ef {
 				s.res.pop()
@@ -265,7 +264,7 @@ func (x *Index) searchLayerLocked(s *searchScratch, q []float32, eps []item, ef,
 			dists++
 			if len(s.res) < ef || d < lower {
 				s.cand.push(item{d, nb})
-				if admit(nb) {
+				if x.admitted(nb, mode, allow, exclude) {
 					s.res.push(item{d, nb})
 					if len(s.res) > ef {
 						s.res.pop()
