@@ -11,11 +11,11 @@ import (
 
 // TestFilteredRecall checks filtered search against exact filtered search
 // at 50 %, 10 % and 1 % selectivity, through the planner and through each
-// plan forced.
+// plan forced, at an ef where unfiltered search is above 0.95 too.
 func TestFilteredRecall(t *testing.T) {
-	n, dim, nq := 20000, 96, 100
+	n, dim, nq, ef := 20000, 384, 200, 96
 	if testing.Short() {
-		n, dim, nq = 4000, 48, 40
+		n, dim, nq = 4000, 64, 100
 	}
 	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 9))
@@ -27,18 +27,20 @@ func TestFilteredRecall(t *testing.T) {
 	for i, v := range base {
 		truth[uint32(i)] = v
 	}
+	t.Logf("unfiltered recall@10 at ef=%d: %.4f", ef, meanRecall(t, x, truth, queries, 10, ef, nil))
 	for _, sel := range []float64{0.5, 0.1, 0.01} {
 		// A filter uncorrelated with position: a hash of the id.
 		cut := uint64(sel * float64(1<<32))
 		allow := func(id uint32) bool { return splitmix64(uint64(id)^seed)&0xffffffff < cut }
+		exact := exactAll(Cosine, truth, queries, 10, allow)
 		for _, plan := range []Plan{PlanAuto, PlanGraph, PlanExact} {
 			if plan == PlanGraph && sel < 0.05 {
 				continue // the graph alone is not the right tool there; that is the planner's point
 			}
 			var sum float64
 			plans := map[Plan]int{}
-			for _, q := range queries {
-				got, st, err := x.SearchPlan(q, 10, 64, allow, plan)
+			for i, q := range queries {
+				got, st, err := x.SearchPlan(q, 10, ef, allow, plan)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -48,7 +50,7 @@ func TestFilteredRecall(t *testing.T) {
 						t.Fatalf("result %d fails the filter", r.ID)
 					}
 				}
-				sum += recallAt(got, bruteForce(Cosine, truth, q, 10, allow), 10)
+				sum += recallAt(got, exact[i], 10)
 			}
 			r := sum / float64(len(queries))
 			t.Logf("selectivity %.2f plan %v: recall@10 %.4f (plans used %v)", sel, plan, r, plans)
@@ -57,6 +59,9 @@ func TestFilteredRecall(t *testing.T) {
 			}
 			if plan == PlanExact && r != 1 {
 				t.Errorf("exact plan recall %.4f, want 1", r)
+			}
+			if plan == PlanAuto && sel <= 0.01 && plans[PlanExact] != len(queries) {
+				t.Errorf("planner walked the graph at 1%% selectivity: %v", plans)
 			}
 		}
 	}

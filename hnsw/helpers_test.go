@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/lakevec/lakevec/bench/gen"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed for randomized tests (0: derive from the clock and print it)")
@@ -25,49 +27,19 @@ func testSeed(t testing.TB) uint64 {
 	return s
 }
 
-// clustered returns n unit vectors of dimension dim drawn from a mixture of
-// clusters in a low-dimensional subspace, projected up and perturbed: the
-// shape of sentence embeddings, on which HNSW behaves as in production
-// (uniform random vectors make every graph index look bad).
+// clustered returns n unit vectors of dimension dim from lakevec's
+// synthetic sentence-embedding generator (bench/gen: clusters in a
+// low-dimensional latent space, projected up, plus noise), seeded from rng.
+// HNSW behaves on it as on real embeddings; uniform random vectors would
+// make every graph index look bad.
 func clustered(rng *rand.Rand, n, dim int) [][]float32 {
-	const latent = 32
-	nc := max(n/200, 4)
-	proj := make([][]float64, dim)
-	for i := range proj {
-		proj[i] = make([]float64, latent)
-		for j := range proj[i] {
-			proj[i][j] = rng.NormFloat64()
-		}
-	}
-	centers := make([][]float64, nc)
-	for c := range centers {
-		centers[c] = make([]float64, latent)
-		for j := range centers[c] {
-			centers[c][j] = rng.NormFloat64()
-		}
+	d, err := gen.GenerateSpec(gen.Spec{N: n, Dim: dim, Queries: 1, K: 1, Seed: rng.Uint64()})
+	if err != nil {
+		panic(err)
 	}
 	out := make([][]float32, n)
-	z := make([]float64, latent)
 	for i := range out {
-		c := centers[rng.IntN(nc)]
-		for j := range z {
-			z[j] = c[j] + 0.55*rng.NormFloat64()
-		}
-		v := make([]float32, dim)
-		var norm float64
-		for d := range v {
-			var s float64
-			for j, zj := range z {
-				s += proj[d][j] * zj
-			}
-			s += 1.5 * rng.NormFloat64()
-			v[d] = float32(s)
-			norm += s * s
-		}
-		for d := range v {
-			v[d] /= float32(math.Sqrt(norm))
-		}
-		out[i] = v
+		out[i] = d.Base.Row(i)
 	}
 	return out
 }

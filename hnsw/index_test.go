@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,9 +189,9 @@ func TestDeleteHidesAtOnce(t *testing.T) {
 // index, insert as many new vectors (reusing the slots), and recall@10 at
 // the same ef stays within 0.01 of a fresh build of the same final set.
 func TestDeleteReinsertRecall(t *testing.T) {
-	n, dim, nq := 20000, 128, 200
+	n, dim, nq := 20000, 384, 1000
 	if testing.Short() {
-		n, dim, nq = 3000, 64, 60
+		n, dim, nq = 3000, 64, 500
 	}
 	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 4))
@@ -250,20 +251,30 @@ func TestDeleteReinsertRecall(t *testing.T) {
 	}
 
 	fresh := newIndex(t, dim, Cosine)
-	ordered := make([][]float32, 0, len(final))
 	ids := make([]uint32, 0, len(final))
-	for id, v := range final {
+	for id := range final {
 		ids = append(ids, id)
-		ordered = append(ordered, v)
+	}
+	slices.Sort(ids)
+	ordered := make([][]float32, 0, len(final))
+	for _, id := range ids {
+		ordered = append(ordered, final[id])
 	}
 	buildParallel(t, fresh, ordered, 0, workers)
-	freshTruth := map[uint32][]float32{}
-	for i, v := range ordered {
-		freshTruth[uint32(i)] = v
+	truthX := exactAll(Cosine, final, queries, 10, nil)
+	truthF := make([][]Result, len(truthX)) // the same answers under the fresh ids
+	freshID := make(map[uint32]uint32, len(ids))
+	for i, id := range ids {
+		freshID[id] = uint32(i)
+	}
+	for i, tr := range truthX {
+		for _, r := range tr {
+			truthF[i] = append(truthF[i], Result{ID: freshID[r.ID], Distance: r.Distance})
+		}
 	}
 	for _, ef := range []int{16, 32, 64} {
-		rx := meanRecall(t, x, final, queries, 10, ef, nil)
-		rf := meanRecall(t, fresh, freshTruth, queries, 10, ef, nil)
+		rx := recallVs(t, x, truthX, queries, 10, ef, nil)
+		rf := recallVs(t, fresh, truthF, queries, 10, ef, nil)
 		t.Logf("ef=%d recall@10 after delete+reinsert %.4f, fresh build %.4f", ef, rx, rf)
 		if rx < rf-0.01 {
 			t.Errorf("ef=%d: recall after delete+reinsert %.4f is more than 0.01 below a fresh build's %.4f", ef, rx, rf)
@@ -305,6 +316,7 @@ func TestConcurrentInsertSearchDelete(t *testing.T) {
 	var searches atomic.Int64
 	for r := 0; r < 2; r++ {
 		wg.Add(1)
+		rng := rand.New(rand.NewPCG(rng.Uint64(), uint64(r)))
 		go func() {
 			defer wg.Done()
 			for {
@@ -347,6 +359,49 @@ func TestConcurrentInsertSearchDelete(t *testing.T) {
 	}
 	if r := meanRecall(t, x, truth, vecs[:50], 10, 64, nil); r < 0.9 {
 		t.Fatalf("recall after a concurrent build %.3f", r)
+	}
+
+	// Second round: repair, slot reuse by Add, saves and searches at once.
+	x.Repair()
+	var added atomic.Int64
+	var wg2 sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg2.Add(1)
+		go func(w int) {
+			defer wg2.Done()
+			for i := w; i < n/10; i += 2 {
+				if _, err := x.Add(vecs[i*10]); err != nil {
+					t.Error(err)
+					return
+				}
+				added.Add(1)
+			}
+		}(w)
+	}
+	wg2.Add(2)
+	go func() {
+		defer wg2.Done()
+		for i := 0; i < 200; i++ {
+			if _, err := x.Search(vecs[i], 5, 20, nil); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg2.Done()
+		var b bytes.Buffer
+		if err := x.Save(&b); err != nil {
+			t.Error(err)
+			return
+		}
+		if _, err := Decode(b.Bytes()); err != nil {
+			t.Errorf("a save taken during inserts does not load: %v", err)
+		}
+	}()
+	wg2.Wait()
+	if x.Len() != n || x.Slots() != n {
+		t.Fatalf("after re-adding: len %d slots %d, want %d and %d (freed slots reused)", x.Len(), x.Slots(), n, n)
 	}
 }
 

@@ -198,6 +198,13 @@ func (x *Index) addLinkLocked(s *searchScratch, nb uint32, l int, id uint32) {
 // writeSelectedLocked sorts s.nbTmp, selects up to maxN of it with the
 // heuristic and stores the result in ls. The caller holds ls's stripe.
 func (x *Index) writeSelectedLocked(s *searchScratch, ls []uint32, maxN int) {
+	x.writeSelectedKeepLocked(s, ls, maxN, 0)
+}
+
+// writeSelectedKeepLocked is writeSelectedLocked; with keepPruned the
+// list is topped up to maxN with the closest candidates the heuristic
+// skipped (keepPrunedConnections of the paper's Algorithm 4).
+func (x *Index) writeSelectedKeepLocked(s *searchScratch, ls []uint32, maxN int, keepPruned int) {
 	slices.SortFunc(s.nbTmp, func(a, b item) int {
 		switch {
 		case a.d < b.d:
@@ -208,6 +215,16 @@ func (x *Index) writeSelectedLocked(s *searchScratch, ls []uint32, maxN int) {
 		return int(a.id) - int(b.id)
 	})
 	s.nbSel = x.selectNeighboursLocked(s.nbTmp, maxN, s.nbSel)
+	if keepPruned > 0 && len(s.nbSel) < keepPruned {
+		for _, c := range s.nbTmp {
+			if len(s.nbSel) >= keepPruned {
+				break
+			}
+			if !slices.ContainsFunc(s.nbSel, func(it item) bool { return it.id == c.id }) {
+				s.nbSel = append(s.nbSel, c)
+			}
+		}
+	}
 	for i, it := range s.nbSel {
 		atomic.StoreUint32(&ls[1+i], it.id)
 	}

@@ -10,8 +10,10 @@ import (
 // Phase 1, with the index shared (searches and inserts go on): every node
 // that links to a tombstone re-selects its links on that layer, with the
 // heuristic, from its live links plus the live links of its deleted
-// neighbours, the way Weaviate reassigns the neighbours of a deleted node.
-// The bridges a tombstone provided are kept as direct links.
+// neighbours, the way Weaviate reassigns the neighbours of a deleted node,
+// and is topped up to the number of links it had with the closest
+// candidates the heuristic skipped. The bridges a tombstone provided are
+// kept as direct links.
 // Phase 2, with the index exclusive (a short scan, no distances): links to
 // tombstones written by inserts that raced phase 1 are dropped, the entry
 // point moves off a tombstone to the highest remaining node, and the
@@ -41,7 +43,10 @@ func (x *Index) Repair() int {
 		if dead[a] {
 			continue
 		}
-		if st := atomic.LoadUint32(&x.state[a]); st != stateLive && st != stateInserting {
+		// Only live nodes: a node still being inserted has its level and
+		// lists written without the lock; links it makes to tombstones
+		// meanwhile are dropped in phase 2.
+		if atomic.LoadUint32(&x.state[a]) != stateLive {
 			continue
 		}
 		for l := 0; l <= int(x.levels[a]); l++ {
@@ -149,5 +154,9 @@ func (x *Index) reconnectLocked(s *searchScratch, a uint32, l int, dead []bool) 
 		}
 		add(e)
 	}
-	x.writeSelectedLocked(s, ls, x.maxLinks(l))
+	// The heuristic alone would leave a node fewer links than it had (it
+	// prunes the bridged candidates hard), which measurably costs recall;
+	// topping the list up to its old length with the closest skipped
+	// candidates keeps the repaired graph as good as a fresh build.
+	x.writeSelectedKeepLocked(s, ls, x.maxLinks(l), n)
 }

@@ -23,5 +23,10 @@ go test -count=1 ./...
 echo "== go test -race (short sizes: every concurrent path, smaller data)"
 go test -race -short -count=1 ./...
 
-echo "== fuzz smoke (each decoder of bytes from disk, briefly)"
-go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime 15s ./hnsw/
+echo "== fuzz smoke (every Fuzz target: the decoders of bytes from disk, briefly)"
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "-- $pkg $target"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-10s}" "$pkg"
+	done
+done

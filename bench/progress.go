@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progressEvery is how often long builds report.
+const progressEvery = 10 * time.Second
+
+// progress prints "name: done/n" to w every progressEvery until stopped.
+type progress struct {
+	done atomic.Int64
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startProgress(w io.Writer, name string, n int) *progress {
+	p := &progress{quit: make(chan struct{})}
+	start := time.Now()
+	p.wg.Go(func() {
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.quit:
+				return
+			case <-t.C:
+				d := p.done.Load()
+				fmt.Fprintf(w, "%s: %d/%d inserted (%.0f%%) after %.0f s\n",
+					name, d, n, 100*float64(d)/float64(n), time.Since(start).Seconds())
+			}
+		}
+	})
+	return p
+}
+
+func (p *progress) stop() {
+	close(p.quit)
+	p.wg.Wait()
+}
