@@ -326,6 +326,12 @@ type goSystem interface {
 	bytesPerVector() float64
 }
 
+// savedLoader is a system that can save its index and serve the searches
+// from the reloaded copy, reporting the times (outside build_s).
+type savedLoader interface {
+	roundTrip(progress io.Writer) error
+}
+
 func runGo(ctx context.Context, s goSystem, d *annData, c *ANNConfig, stderr io.Writer, emit func(Result) error) error {
 	fmt.Fprintf(stderr, "%s: building %d vectors (M %d, efC %d)\n", s.name(), d.n(), c.M, c.EfConstruction)
 	start := time.Now()
@@ -335,6 +341,11 @@ func runGo(ctx context.Context, s goSystem, d *annData, c *ANNConfig, stderr io.
 	}
 	buildS := time.Since(start).Seconds()
 	fmt.Fprintf(stderr, "%s: built in %.2f s (threads: %d)\n", s.name(), buildS, threads)
+	if rt, ok := s.(savedLoader); ok {
+		if err := rt.roundTrip(stderr); err != nil {
+			return fmt.Errorf("%s: save and load: %w", s.name(), err)
+		}
+	}
 	for _, ef := range c.Efs {
 		r, err := measure(ctx, s, d, c, ef)
 		if err != nil {

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lakevec/lakevec/hnsw"
 )
@@ -73,6 +76,46 @@ func (s *lakevecSystem) build(ctx context.Context, d *annData, c *ANNConfig, pro
 		return 0, fmt.Errorf("index holds %d vectors after inserting %d", x.Len(), n)
 	}
 	return threads, nil
+}
+
+// roundTrip implements savedLoader.
+func (s *lakevecSystem) roundTrip(progress io.Writer) (err error) {
+	s.x, err = reportSaveLoad(s.x, progress)
+	return err
+}
+
+// reportSaveLoad saves the index to a temporary file and loads it back,
+// reporting both times on the progress writer (not part of build_s). The
+// loaded copy then serves the searches, so a broken round trip shows up
+// as lost recall.
+func reportSaveLoad(x *hnsw.Index, progress io.Writer) (*hnsw.Index, error) {
+	dir, err := os.MkdirTemp("", "lakevec-bench-index-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "index.hnsw")
+	t0 := time.Now()
+	if err := x.WriteFile(path); err != nil {
+		return nil, err
+	}
+	saveS := time.Since(t0).Seconds()
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	t0 = time.Now()
+	y, err := hnsw.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	loadS := time.Since(t0).Seconds()
+	if y.Len() != x.Len() {
+		return nil, fmt.Errorf("loaded index holds %d vectors, saved %d", y.Len(), x.Len())
+	}
+	fmt.Fprintf(progress, "%s: index file %.1f MB, saved in %.3f s (with fsync), loaded in %.3f s\n",
+		SystemLakevec, float64(st.Size())/1e6, saveS, loadS)
+	return y, nil
 }
 
 func (s *lakevecSystem) search(q []float32, k, ef int, dst []int32) ([]int32, error) {

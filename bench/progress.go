@@ -16,6 +16,7 @@ type progress struct {
 	done atomic.Int64
 	quit chan struct{}
 	wg   sync.WaitGroup
+	once sync.Once
 }
 
 func startProgress(w io.Writer, name string, n int) *progress {
@@ -39,6 +40,6 @@ func startProgress(w io.Writer, name string, n int) *progress {
 }
 
 func (p *progress) stop() {
-	close(p.quit)
+	p.once.Do(func() { close(p.quit) })
 	p.wg.Wait()
 }

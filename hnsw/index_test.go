@@ -2,6 +2,7 @@ package hnsw
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -573,4 +575,36 @@ func FuzzDecode(f *testing.F) {
 		x.Search(q, 3, 8, nil)
 		x.Insert(uint32(x.Slots()), q)
 	})
+}
+
+func TestInsertBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 11))
+	vecs := clustered(rng, 1000, 16)
+	ids := make([]uint32, len(vecs))
+	for i := range ids {
+		ids[i] = uint32(i)
+	}
+	x := newIndex(t, 16, L2)
+	if err := x.InsertBatch(context.Background(), ids, vecs, 0); err != nil {
+		t.Fatal(err)
+	}
+	if x.Len() != 1000 {
+		t.Fatalf("len %d", x.Len())
+	}
+	// A bad vector stops the batch with an error naming its id.
+	bad := append([][]float32(nil), vecs[:10]...)
+	bad[4] = make([]float32, 3)
+	y := newIndex(t, 16, L2)
+	err := y.InsertBatch(context.Background(), ids[:10], bad, 2)
+	if !errors.Is(err, ErrDimension) || !strings.Contains(err.Error(), "id 4") {
+		t.Fatalf("bad vector in batch: %v", err)
+	}
+	if err := y.InsertBatch(context.Background(), ids[:3], vecs[:2], 1); err == nil {
+		t.Fatal("mismatched batch accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := newIndex(t, 16, L2).InsertBatch(ctx, ids, vecs, 2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled batch: %v", err)
+	}
 }
