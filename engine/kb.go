@@ -1,0 +1,518 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/lakevec/lakevec/engine/chunk"
+	"github.com/lakevec/lakevec/engine/embed"
+	"github.com/lakevec/lakevec/hnsw"
+	"github.com/lakevec/lakevec/wal"
+)
+
+// Options configure Open.
+type Options struct {
+	// Collection is the documents collection. Default "docs".
+	Collection string
+	// Embedder turns chunk texts and queries into vectors. Default: the
+	// offline lexical embedder (matches words, not meaning).
+	Embedder embed.Embedder
+	// History is the lake table of chunk versions. Default: an in-memory
+	// table (tests only; the CLI always passes the lake).
+	History History
+	// Tokens counts tokens for the chunker's window; default: estimated.
+	Tokens func(string) int
+	// MaxTokens is the chunk token budget. Default 254.
+	MaxTokens int
+	// CheckpointEvery writes index checkpoints every this many batches
+	// (and on Close). Default 64.
+	CheckpointEvery int
+	// Logger receives recovery and checkpoint events. Default: discard.
+	Logger *slog.Logger
+	// Failpoint, for crash tests: the name of a commit step after which the
+	// process kills itself with SIGKILL ("after-wal", "after-lake",
+	// "after-store", "after-index"). Also read from LAKEVEC_FAILPOINT.
+	Failpoint string
+}
+
+// KB is a versioned knowledge base: a documents collection whose every
+// chunk version is kept with its validity interval. One writer at a time
+// (Ingest, Delete), any number of readers.
+type KB struct {
+	dir  string
+	db   *badger.DB
+	log  *wal.Log
+	hist History
+	emb  embed.Embedder
+	opts Options
+	coll string
+	lg   *slog.Logger
+
+	writeMu sync.Mutex // one writer: plan, log, commit, apply
+
+	mu      sync.RWMutex // guards everything below: what searches see
+	meta    collMeta
+	from    []int64 // valid_from per row (ms)
+	to      []int64 // valid_to per row (ms), openEnd while valid
+	hot     *hnsw.Index
+	hotRow  []uint32          // hot id -> row
+	rowHot  map[uint32]uint32 // row -> hot id, for rows valid now
+	histIdx *hnsw.Index       // every row, id = row
+
+	sinceCheckpoint int
+}
+
+// Open opens (creating if needed) the knowledge base in dir and recovers
+// any batch the write-ahead log holds unfinished.
+func Open(ctx context.Context, dir string, o Options) (*KB, error) {
+	if o.Collection == "" {
+		o.Collection = "docs"
+	}
+	if o.Embedder == nil {
+		o.Embedder = embed.NewLexical()
+	}
+	if o.History == nil {
+		o.History = NewMemHistory()
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Failpoint == "" {
+		o.Failpoint = os.Getenv("LAKEVEC_FAILPOINT")
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "store")).WithLogger(nil))
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	k := &KB{dir: dir, db: db, hist: o.History, emb: o.Embedder, opts: o, coll: o.Collection, lg: o.Logger}
+	if err := k.open(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k *KB) open(ctx context.Context) error {
+	var err error
+	if k.log, err = wal.Open(k.db, "batches", wal.Options{}); err != nil {
+		return err
+	}
+	found := false
+	if err := k.db.View(func(txn *badger.Txn) error {
+		found, err = getRecord(txn, metaKey(k.coll), kindMeta, &k.meta)
+		return err
+	}); err != nil {
+		return fmt.Errorf("open collection %s: %w", k.coll, err)
+	}
+	if !found {
+		k.meta = collMeta{Name: k.coll, Kind: "documents", ModelID: k.emb.ModelID(), Dim: k.emb.Dim(),
+			Normalizer: chunk.NormalizerVersion, Chunker: chunk.ChunkerVersion, Created: time.Now().UnixMilli()}
+		if err := k.putMeta(); err != nil {
+			return err
+		}
+	}
+	if err := embed.CheckModel(k.meta.ModelID, k.emb.ModelID()); err != nil {
+		return fmt.Errorf("open collection %s: %w", k.coll, err)
+	}
+	if k.meta.Chunker != chunk.ChunkerVersion || k.meta.Normalizer != chunk.NormalizerVersion {
+		return fmt.Errorf("open collection %s: chunked by %s/%s, this build chunks with %s/%s; re-import the documents",
+			k.coll, k.meta.Normalizer, k.meta.Chunker, chunk.NormalizerVersion, chunk.ChunkerVersion)
+	}
+	if err := k.recover(ctx); err != nil {
+		return err
+	}
+	return k.loadIndexes(ctx)
+}
+
+func (k *KB) putMeta() error {
+	b, err := encodeRecord(kindMeta, &k.meta)
+	if err != nil {
+		return err
+	}
+	if err := k.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey(k.coll), b) }); err != nil {
+		return fmt.Errorf("write collection metadata: %w", err)
+	}
+	return k.db.Sync()
+}
+
+// Close writes an index checkpoint and closes the store.
+func (k *KB) Close() error {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	err := k.checkpoint()
+	if e := k.hist.Close(); err == nil {
+		err = e
+	}
+	if e := k.db.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// ModelID returns the embedder model id of the collection.
+func (k *KB) ModelID() string { return k.meta.ModelID }
+
+// failpoint kills the process at a named commit step, for crash tests.
+func (k *KB) failpoint(name string) {
+	if k.opts.Failpoint == name {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is asynchronous
+	}
+}
+
+// DocInput is one document operation of a batch.
+type DocInput struct {
+	DocID  string
+	Text   string
+	Delete bool
+}
+
+// DocReport says what a batch did to one document.
+type DocReport struct {
+	DocID     string `json:"doc_id"`
+	Op        string `json:"op"` // "added", "updated", "unchanged", "deleted", "missing"
+	Chunks    int    `json:"chunks"`
+	Added     int    `json:"added"`
+	Removed   int    `json:"removed"`
+	Unchanged int    `json:"unchanged"`
+	Moved     int    `json:"moved"`
+	Modified  int    `json:"modified"`
+	Embedded  int    `json:"embedded"` // embeddings computed for this document's chunks
+}
+
+// Report summarises a batch.
+type Report struct {
+	Seq         uint64      `json:"seq"` // 0 when nothing changed
+	At          time.Time   `json:"at"`
+	Docs        []DocReport `json:"docs"`
+	Chunks      int         `json:"chunks"`       // chunks of the documents as ingested
+	NewVersions int         `json:"new_versions"` // chunk versions created (added + modified)
+	Embedded    int         `json:"embedded"`     // embeddings computed
+	CacheHits   int         `json:"cache_hits"`   // new chunk versions whose text was embedded before
+}
+
+// batch is the WAL payload: everything a batch writes, decided before any
+// side effect, so recovery redoes it exactly (embeddings included).
+type batch struct {
+	Seq        uint64               `json:"seq"`
+	Coll       string               `json:"coll"`
+	At         int64                `json:"at"`
+	Docs       []docUpdate          `json:"docs"`
+	Opened     []chunkVersion       `json:"opened,omitempty"`
+	Closed     []chunkVersion       `json:"closed,omitempty"` // with To and SeqTo set
+	Embeddings map[string][]float32 `json:"embeddings,omitempty"`
+	NextRow    uint32               `json:"next_row"`
+}
+
+type docUpdate struct {
+	State   docState   `json:"state"`
+	Version docVersion `json:"version"`
+}
+
+// ErrOutOfOrder is returned when a document version is older than the
+// document's latest one: versions of a document are ingested in time order.
+var ErrOutOfOrder = errors.New("version older than the document's latest")
+
+// Ingest applies one batch of document operations at valid time at: one
+// WAL record, one lake snapshot, one store transaction. Documents whose
+// chunks did not change produce no new version.
+func (k *KB) Ingest(ctx context.Context, docs []DocInput, at time.Time) (Report, error) {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	atMs := at.UTC().UnixMilli()
+	rep := Report{At: time.UnixMilli(atMs).UTC()}
+	seen := map[string]bool{}
+	for _, d := range docs {
+		if d.DocID == "" {
+			return rep, fmt.Errorf("ingest: empty document id")
+		}
+		if seen[d.DocID] {
+			return rep, fmt.Errorf("ingest: document %q appears twice in one batch", d.DocID)
+		}
+		seen[d.DocID] = true
+	}
+	b, err := k.plan(ctx, docs, atMs, &rep)
+	if err != nil {
+		return rep, err
+	}
+	if len(b.Docs) == 0 {
+		return rep, nil // nothing changed: no batch
+	}
+	payload, err := json.Marshal(b)
+	if err != nil {
+		return rep, err
+	}
+	seq, err := k.log.Append(kindBatch, payload)
+	if err != nil {
+		return rep, fmt.Errorf("ingest: %w", err)
+	}
+	if seq != b.Seq {
+		return rep, fmt.Errorf("ingest: log assigned batch %d, planned %d (a second writer?)", seq, b.Seq)
+	}
+	k.failpoint("after-wal")
+	if err := k.commitBatch(ctx, b); err != nil {
+		return rep, fmt.Errorf("ingest batch %d: %w (the batch is in the write-ahead log and is completed when the data directory is next opened)", seq, err)
+	}
+	rep.Seq = seq
+	return rep, nil
+}
+
+// commitBatch runs steps 3-5 of the commit protocol for a logged batch:
+// lake, store, indexes, done. Every step is idempotent, so recovery calls
+// it again for a batch that was interrupted anywhere.
+func (k *KB) commitBatch(ctx context.Context, b *batch) error {
+	// Commit is idempotent by batch id: after a lost acknowledgement the
+	// lake already holds the snapshot and nothing is written twice.
+	if _, err := k.hist.Commit(ctx, b.Seq, historyRows(b)); err != nil {
+		return fmt.Errorf("commit to the lake: %w", err)
+	}
+	k.failpoint("after-lake")
+	if b.Seq > k.meta.AppliedSeq {
+		if err := k.applyStore(b); err != nil {
+			return fmt.Errorf("apply to the store: %w", err)
+		}
+	}
+	k.failpoint("after-store")
+	k.applyIndexes(b)
+	k.failpoint("after-index")
+	if err := k.log.MarkDone(b.Seq); err != nil {
+		return err
+	}
+	k.sinceCheckpoint++
+	if k.sinceCheckpoint >= k.opts.CheckpointEvery {
+		if err := k.checkpoint(); err != nil {
+			k.lg.Warn("index checkpoint failed", "err", err)
+		}
+	}
+	return nil
+}
+
+func historyRows(b *batch) []HistoryRow {
+	rows := make([]HistoryRow, 0, len(b.Opened)+len(b.Closed))
+	for _, r := range b.Opened {
+		h, _ := hex.DecodeString(r.Hash)
+		var hh [32]byte
+		copy(hh[:], h)
+		rows = append(rows, HistoryRow{DocID: r.DocID, ChunkKey: r.Key, Parent: r.Parent, Position: int32(r.Position),
+			Hash: hh, Text: r.Text, Embedding: b.Embeddings[r.Hash], Event: "open", At: r.From, CommitSeq: b.Seq})
+	}
+	for _, r := range b.Closed {
+		h, _ := hex.DecodeString(r.Hash)
+		var hh [32]byte
+		copy(hh[:], h)
+		rows = append(rows, HistoryRow{DocID: r.DocID, ChunkKey: r.Key, Position: int32(r.Position), Hash: hh,
+			Event: "close", At: r.To, CommitSeq: b.Seq})
+	}
+	return rows
+}
+
+// applyStore writes a batch to Badger in one transaction, then syncs.
+func (k *KB) applyStore(b *batch) error {
+	meta := k.meta
+	meta.NextRow = max(meta.NextRow, b.NextRow)
+	meta.AppliedSeq = b.Seq
+	meta.LakeSeq = max(meta.LakeSeq, b.Seq)
+	meta.LastAt = max(meta.LastAt, b.At)
+	ch := change{}
+	err := k.db.Update(func(txn *badger.Txn) error {
+		put := func(key []byte, kind byte, v any) error {
+			val, err := encodeRecord(kind, v)
+			if err != nil {
+				return err
+			}
+			return txn.Set(key, val)
+		}
+		for _, d := range b.Docs {
+			if err := put(docKey(b.Coll, d.State.DocID), kindDoc, &d.State); err != nil {
+				return err
+			}
+			if err := put(docVerKey(b.Coll, d.State.DocID, b.Seq), kindDocVer, &d.Version); err != nil {
+				return err
+			}
+		}
+		for i := range b.Opened {
+			if err := put(rowKey(b.Coll, b.Opened[i].Row), kindRow, &b.Opened[i]); err != nil {
+				return err
+			}
+			ch.Opened = append(ch.Opened, b.Opened[i].Row)
+		}
+		for i := range b.Closed {
+			if err := put(rowKey(b.Coll, b.Closed[i].Row), kindRow, &b.Closed[i]); err != nil {
+				return err
+			}
+			ch.Closed = append(ch.Closed, b.Closed[i].Row)
+		}
+		for h, v := range b.Embeddings {
+			if err := txn.Set(embKey(k.meta.ModelID, h), encodeVector(v)); err != nil {
+				return err
+			}
+		}
+		if err := put(chgKey(b.Coll, b.Seq), kindChange, &ch); err != nil {
+			return err
+		}
+		return put(metaKey(b.Coll), kindMeta, &meta)
+	})
+	if err != nil {
+		return err
+	}
+	if err := k.db.Sync(); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.meta = meta
+	k.mu.Unlock()
+	return nil
+}
+
+// applyIndexes brings the in-memory validity arrays and indexes up to a
+// batch already in the store. Readers see the batch all at once.
+func (k *KB) applyIndexes(b *batch) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, r := range b.Opened {
+		k.ensureRowsLocked(r.Row)
+		k.from[r.Row], k.to[r.Row] = r.From, r.To
+		v := b.Embeddings[r.Hash]
+		if v == nil {
+			v = k.cachedVector(r.Hash)
+		}
+		if v == nil {
+			k.lg.Error("no embedding for a row; run lakevec verify", "row", r.Row)
+			continue
+		}
+		if !k.histIdx.Contains(r.Row) {
+			if err := k.histIdx.Insert(r.Row, v); err != nil {
+				k.lg.Error("history index insert", "row", r.Row, "err", err)
+			}
+		}
+		if r.To == openEnd {
+			if _, ok := k.rowHot[r.Row]; !ok {
+				id, err := k.hot.Add(v)
+				if err != nil {
+					k.lg.Error("hot index insert", "row", r.Row, "err", err)
+					continue
+				}
+				k.setHotLocked(id, r.Row)
+			}
+		}
+	}
+	for _, r := range b.Closed {
+		k.ensureRowsLocked(r.Row)
+		k.to[r.Row] = r.To
+		if id, ok := k.rowHot[r.Row]; ok {
+			k.hot.Delete(id)
+			delete(k.rowHot, r.Row)
+		}
+	}
+}
+
+func (k *KB) ensureRowsLocked(row uint32) {
+	for int(row) >= len(k.from) {
+		k.from = append(k.from, 0)
+		k.to = append(k.to, 0)
+	}
+}
+
+func (k *KB) setHotLocked(id, row uint32) {
+	for int(id) >= len(k.hotRow) {
+		k.hotRow = append(k.hotRow, 0)
+	}
+	k.hotRow[id] = row
+	k.rowHot[row] = id
+}
+
+// cachedVector reads an embedding from the cache, nil if absent or bad.
+func (k *KB) cachedVector(hash string) []float32 {
+	var v []float32
+	k.db.View(func(txn *badger.Txn) error {
+		key := embKey(k.meta.ModelID, hash)
+		it, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		return it.Value(func(b []byte) error {
+			v, err = decodeVector(key, b, k.meta.Dim)
+			return err
+		})
+	})
+	return v
+}
+
+// recover completes every batch the log holds unfinished.
+func (k *KB) recover(ctx context.Context) error {
+	recs, err := k.log.Pending()
+	if errors.Is(err, wal.ErrCorrupt) {
+		n, rerr := k.log.Repair()
+		if rerr != nil {
+			return fmt.Errorf("repair write-ahead log: %w", rerr)
+		}
+		k.lg.Warn("dropped damaged write-ahead log records", "records", n, "err", err)
+		recs, err = k.log.Pending()
+	}
+	if err != nil {
+		return fmt.Errorf("read write-ahead log: %w", err)
+	}
+	for _, r := range recs {
+		if r.Type != kindBatch {
+			return fmt.Errorf("write-ahead log record %d has unknown type %d", r.Seq, r.Type)
+		}
+		var b batch
+		if err := json.Unmarshal(r.Payload, &b); err != nil {
+			return fmt.Errorf("write-ahead log record %d: %w", r.Seq, err)
+		}
+		if b.Coll != k.coll {
+			continue
+		}
+		if b.Seq <= k.meta.AppliedSeq {
+			if err := k.log.MarkDone(b.Seq); err != nil {
+				return err
+			}
+			continue
+		}
+		k.lg.Info("completing an interrupted batch", "seq", b.Seq)
+		// Indexes are loaded after recovery, from the store: only the lake
+		// and the store are redone here.
+		if _, found, err := k.hist.FindBatch(ctx, b.Seq); err != nil {
+			return fmt.Errorf("recover batch %d: look up the lake: %w", b.Seq, err)
+		} else if !found {
+			if _, err := k.hist.Commit(ctx, b.Seq, historyRows(&b)); err != nil {
+				return fmt.Errorf("recover batch %d: commit to the lake: %w", b.Seq, err)
+			}
+		}
+		if err := k.applyStore(&b); err != nil {
+			return fmt.Errorf("recover batch %d: %w", b.Seq, err)
+		}
+		if err := k.log.MarkDone(b.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedKeys returns the keys of m in order (deterministic batches).
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,316 @@
+package engine
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lakevec/lakevec/engine/chunk"
+)
+
+var sitePolicy = filepath.Join("..", "..", "shared", "data", "site-policy", "versions.jsonl.gz")
+
+type srcVersion struct {
+	at   time.Time
+	op   string
+	text string
+}
+
+// readHistory returns the source history per document, in time order.
+func readHistory(t *testing.T, limit int) (map[string][]srcVersion, []HistoryLine) {
+	t.Helper()
+	f, err := os.Open(sitePolicy)
+	if err != nil {
+		t.Skipf("site-policy corpus not present: %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	hist := map[string][]srcVersion{}
+	var lines []HistoryLine
+	for sc.Scan() && len(lines) < limit {
+		var l HistoryLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatal(err)
+		}
+		at, _ := time.Parse(time.RFC3339, l.TS)
+		hist[l.DocID] = append(hist[l.DocID], srcVersion{at, l.Op, l.Text})
+		lines = append(lines, l)
+	}
+	return hist, lines
+}
+
+// textAt is the source text of a document at t ("" and false if absent).
+func textAt(vs []srcVersion, t time.Time) (string, bool) {
+	text, ok := "", false
+	for _, v := range vs {
+		if v.at.After(t) {
+			break
+		}
+		text, ok = v.text, v.op == "upsert"
+	}
+	return text, ok
+}
+
+func importLines(t *testing.T, k *KB, lines []HistoryLine) ImportReport {
+	t.Helper()
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	for _, l := range lines {
+		enc.Encode(l)
+	}
+	rep, err := k.ImportHistory(context.Background(), strings.NewReader(b.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestSitePolicyHistory imports the real edit history of the site-policy
+// documents and checks, against the source history:
+//   - embeddings computed = distinct normalised chunk texts (the minimum);
+//   - show(doc, T) = the normalised source text at T;
+//   - zero leakage: every chunk returned as of T is valid at T and part of
+//     its document's text at T; every chunk of a document's text at T is
+//     found as of T when searched by its own text;
+//   - the same answers after a restart (checkpoint + replay).
+func TestSitePolicyHistory(t *testing.T) {
+	limit := 1 << 30
+	if testing.Short() {
+		limit = 250
+	}
+	hist, lines := readHistory(t, limit)
+	dir := t.TempDir()
+	ctx := context.Background()
+	mem := NewMemHistory()
+	k, err := Open(ctx, dir, Options{History: mem, CheckpointEvery: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := importLines(t, k, lines)
+
+	distinct := map[string]bool{}
+	for _, vs := range hist {
+		for _, v := range vs {
+			if v.op == "upsert" {
+				for _, c := range chunk.Split(v.text, chunk.Options{}) {
+					distinct[c.Text] = true
+				}
+			}
+		}
+	}
+	t.Logf("%d lines, %d batches, %d chunks read, %d chunk versions, %d embeddings computed (distinct texts %d, full re-embed %d: %.1f%%)",
+		rep.Lines, rep.Batches, rep.Chunks, rep.NewVersions, rep.Embedded, len(distinct), rep.FullReembed, 100*float64(rep.Embedded)/float64(rep.FullReembed))
+	if rep.Embedded != len(distinct) {
+		t.Fatalf("computed %d embeddings, want exactly the %d distinct chunk texts", rep.Embedded, len(distinct))
+	}
+	if problems, err := k.Verify(ctx); err != nil || len(problems) > 0 {
+		t.Fatalf("verify: %v %v", err, problems[:min(5, len(problems))])
+	}
+
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	docs := make([]string, 0, len(hist))
+	for d := range hist {
+		docs = append(docs, d)
+	}
+	sort.Strings(docs)
+	check := func(k *KB, samples int) {
+		for s := 0; s < samples; s++ {
+			doc := docs[rng.IntN(len(docs))]
+			vs := hist[doc]
+			v := vs[rng.IntN(len(vs))]
+			// A time inside the version's validity: its own instant or later.
+			at := v.at.Add(time.Duration(rng.IntN(3)) * time.Hour)
+			src, ok := textAt(vs, at)
+			shown, err := k.Show(doc, &at)
+			if !ok {
+				if !errors.Is(err, ErrNoDocument) {
+					t.Fatalf("show %s at %s: %v, want ErrNoDocument", doc, at, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("show %s at %s: %v", doc, at, err)
+			}
+			if shown != chunk.Normalize(src) {
+				t.Fatalf("show %s at %s differs from the source", doc, at)
+			}
+			want := map[string]bool{}
+			for _, c := range chunk.Split(src, chunk.Options{}) {
+				want[c.Text] = true
+			}
+			for text := range want {
+				hits, err := k.Search(context.Background(), text, SearchOptions{K: 10, AsOf: &at})
+				if err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, h := range hits {
+					if h.ValidFrom.After(at) || (h.ValidTo != nil && !h.ValidTo.After(at)) {
+						t.Fatalf("leak: %s chunk %d valid [%s, %v) returned as of %s", h.DocID, h.ChunkKey, h.ValidFrom, h.ValidTo, at)
+					}
+					hs, ok := textAt(hist[h.DocID], at)
+					if !ok || !strings.Contains(chunk.Normalize(hs), h.Text) {
+						t.Fatalf("leak: a chunk of %s returned as of %s is not in its text then", h.DocID, at)
+					}
+					found = found || (h.DocID == doc && h.Text == text)
+				}
+				if !found {
+					t.Fatalf("missing: a chunk of %s at %s is not found by its own text (%.60q)", doc, at, text)
+				}
+			}
+		}
+	}
+	check(k, 40)
+	stats := k.Stats()
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	k, err = Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if got := k.Stats(); got != stats {
+		t.Fatalf("after restart %+v, before %+v", got, stats)
+	}
+	check(k, 20)
+	if problems, err := k.Verify(ctx); err != nil || len(problems) > 0 {
+		t.Fatalf("verify after restart: %v %v", err, problems)
+	}
+}
+
+func TestIngestReportsAndErrors(t *testing.T) {
+	ctx := context.Background()
+	k, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	t0 := time.Date(2024, 3, 12, 9, 0, 0, 0, time.UTC)
+	p1 := "The first paragraph of the policy says what data we keep and for how long."
+	p2 := "The second paragraph explains how a user asks for their data to be deleted."
+	p3 := "A third paragraph, added later, describes the appeal process in detail here."
+	rep, err := k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: p1 + "\n\n" + p2}, {DocID: "b.md", Text: p1}}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Embedded != 2 || rep.NewVersions != 3 || rep.CacheHits != 0 {
+		t.Fatalf("first batch %+v: want 2 embeddings (b.md shares a.md's paragraph) and 3 chunk versions", rep)
+	}
+	// Same content again: nothing changes, no batch.
+	rep, err = k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: p1 + "\r\n\r\n" + p2 + "  \n"}}, t0.Add(time.Hour))
+	if err != nil || rep.Seq != 0 || rep.Docs[0].Op != "unchanged" {
+		t.Fatalf("unchanged document: %+v %v", rep, err)
+	}
+	// Delete the shared paragraph from b.md only: a.md keeps it.
+	t1 := t0.Add(2 * time.Hour)
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "b.md", Delete: true}}, t1); err != nil {
+		t.Fatal(err)
+	}
+	hits, err := k.Search(ctx, p1, SearchOptions{K: 3})
+	if err != nil || len(hits) == 0 || hits[0].DocID != "a.md" || hits[0].Text != p1 {
+		t.Fatalf("after deleting b.md, a.md's copy of the paragraph must remain: %+v %v", hits, err)
+	}
+	for _, h := range hits {
+		if h.DocID == "b.md" {
+			t.Fatalf("deleted document returned: %+v", h)
+		}
+	}
+	// As of before the delete, b.md's paragraph is there.
+	before := t1.Add(-time.Millisecond)
+	hits, _ = k.Search(ctx, p1, SearchOptions{K: 3, AsOf: &before})
+	docs := map[string]bool{}
+	for _, h := range hits {
+		docs[h.DocID] = true
+	}
+	if !docs["a.md"] || !docs["b.md"] {
+		t.Fatalf("as of before the delete: %+v", hits)
+	}
+	// Exactly at the delete instant, b.md is gone (as of T includes
+	// versions valid at exactly T).
+	hits, _ = k.Search(ctx, p1, SearchOptions{K: 3, AsOf: &t1})
+	for _, h := range hits {
+		if h.DocID == "b.md" {
+			t.Fatalf("b.md returned at the instant of its deletion")
+		}
+	}
+	// Edit a.md: one modified paragraph with lineage, one added.
+	rep, err = k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: p1 + "\n\n" + strings.Replace(p2, "asks", "requests", 1) + "\n\n" + p3}}, t1.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rep.Docs[0]
+	if d.Unchanged != 1 || d.Modified != 1 || d.Added != 1 || d.Embedded != 2 || d.Op != "updated" {
+		t.Fatalf("edit report %+v", d)
+	}
+	vs, err := k.History("a.md")
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("history %+v %v", vs, err)
+	}
+	// Errors: out-of-order version, duplicate doc in a batch, empty id.
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: p1}}, t0); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("older version: %v", err)
+	}
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "x", Text: p1}, {DocID: "x", Text: p2}}, t1); err == nil {
+		t.Fatal("duplicate document in a batch accepted")
+	}
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "", Text: p1}}, t1); err == nil {
+		t.Fatal("empty document id accepted")
+	}
+	if _, err := k.Search(ctx, "  ", SearchOptions{}); !errors.Is(err, ErrBadQuery) {
+		t.Fatalf("empty query: %v", err)
+	}
+	if _, err := k.Show("nope.md", nil); !errors.Is(err, ErrNoDocument) {
+		t.Fatalf("show unknown doc: %v", err)
+	}
+}
+
+// TestLakeFailureIsRetried: a batch whose lake commit fails is not
+// acknowledged, stays in the log, and is completed at the next open.
+func TestLakeFailureIsRetried(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mem := NewMemHistory()
+	k, err := Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "A paragraph long enough to be a chunk of its own in this test document."
+	mem.FailCommit = errors.New("catalog unreachable")
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: text}}, time.Now()); err == nil {
+		t.Fatal("ingest succeeded although the lake commit failed")
+	}
+	if hits, _ := k.Search(ctx, text, SearchOptions{}); len(hits) != 0 {
+		t.Fatalf("an unacknowledged batch is visible: %+v", hits)
+	}
+	k.Close()
+	mem.FailCommit = nil
+	k, err = Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	hits, err := k.Search(ctx, text, SearchOptions{})
+	if err != nil || len(hits) != 1 {
+		t.Fatalf("after recovery: %+v %v", hits, err)
+	}
+	if problems, _ := k.Verify(ctx); len(problems) > 0 {
+		t.Fatalf("verify: %v", problems)
+	}
+}
