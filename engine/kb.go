@@ -41,9 +41,10 @@ type Options struct {
 	CheckpointEvery int
 	// Logger receives recovery and checkpoint events. Default: discard.
 	Logger *slog.Logger
-	// Failpoint, for crash tests: the name of a commit step after which the
-	// process kills itself with SIGKILL ("after-wal", "after-lake",
-	// "after-store", "after-index"). Also read from LAKEVEC_FAILPOINT.
+	// Failpoint, for crash tests: the commit step after which the process
+	// kills itself with SIGKILL ("after-wal", "after-lake", "after-store",
+	// "after-index"), optionally for one batch ("after-lake:3"). Also read
+	// from LAKEVEC_FAILPOINT.
 	Failpoint string
 }
 
@@ -171,8 +172,10 @@ func (k *KB) Close() error {
 func (k *KB) ModelID() string { return k.meta.ModelID }
 
 // failpoint kills the process at a named commit step, for crash tests.
-func (k *KB) failpoint(name string) {
-	if k.opts.Failpoint == name {
+// Options.Failpoint is "step" (every batch) or "step:seq" (that batch).
+func (k *KB) failpoint(name string, seq uint64) {
+	fp := k.opts.Failpoint
+	if fp == name || fp == fmt.Sprintf("%s:%d", name, seq) {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is asynchronous
 	}
@@ -267,7 +270,7 @@ func (k *KB) Ingest(ctx context.Context, docs []DocInput, at time.Time) (Report,
 	if seq != b.Seq {
 		return rep, fmt.Errorf("ingest: log assigned batch %d, planned %d (a second writer?)", seq, b.Seq)
 	}
-	k.failpoint("after-wal")
+	k.failpoint("after-wal", b.Seq)
 	if err := k.commitBatch(ctx, b); err != nil {
 		return rep, fmt.Errorf("ingest batch %d: %w (the batch is in the write-ahead log and is completed when the data directory is next opened)", seq, err)
 	}
@@ -284,15 +287,15 @@ func (k *KB) commitBatch(ctx context.Context, b *batch) error {
 	if _, err := k.hist.Commit(ctx, b.Seq, historyRows(b)); err != nil {
 		return fmt.Errorf("commit to the lake: %w", err)
 	}
-	k.failpoint("after-lake")
+	k.failpoint("after-lake", b.Seq)
 	if b.Seq > k.meta.AppliedSeq {
 		if err := k.applyStore(b); err != nil {
 			return fmt.Errorf("apply to the store: %w", err)
 		}
 	}
-	k.failpoint("after-store")
+	k.failpoint("after-store", b.Seq)
 	k.applyIndexes(b)
-	k.failpoint("after-index")
+	k.failpoint("after-index", b.Seq)
 	if err := k.log.MarkDone(b.Seq); err != nil {
 		return err
 	}

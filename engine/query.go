@@ -313,3 +313,195 @@ func (k *KB) Verify(ctx context.Context) ([]string, error) {
 }
 
 var _ = context.Background
+
+// Docs returns the ids of the documents present now, sorted.
+func (k *KB) Docs() ([]string, error) {
+	var out []string
+	err := k.db.View(func(txn *badger.Txn) error {
+		p := docPrefix(k.coll)
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = p
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.ValidForPrefix(p); it.Next() {
+			var st docState
+			key := it.Item().KeyCopy(nil)
+			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindDoc, &st) }); err != nil {
+				return err
+			}
+			if !st.Deleted {
+				out = append(out, st.DocID)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DiffLine is one paragraph of a diff between two versions.
+type DiffLine struct {
+	Op   string `json:"op"` // "=", "+", "-"
+	Text string `json:"text"`
+}
+
+// Diff compares the chunks of a document at two times, in order: "="
+// for chunks in both, "-" only at from, "+" only at to.
+func (k *KB) Diff(docID string, from, to time.Time) ([]DiffLine, error) {
+	a, errA := k.chunkTexts(docID, &from)
+	b, errB := k.chunkTexts(docID, &to)
+	if errA != nil && errB != nil {
+		return nil, errA
+	}
+	// LCS over chunk texts.
+	n, m := len(a), len(b)
+	dp := make([][]int, n+1)
+	for i := range dp {
+		dp[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				dp[i][j] = dp[i+1][j+1] + 1
+			} else {
+				dp[i][j] = max(dp[i+1][j], dp[i][j+1])
+			}
+		}
+	}
+	var out []DiffLine
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && a[i] == b[j]:
+			out = append(out, DiffLine{"=", a[i]})
+			i++
+			j++
+		case i < n && (j == m || dp[i+1][j] >= dp[i][j+1]):
+			out = append(out, DiffLine{"-", a[i]})
+			i++
+		default:
+			out = append(out, DiffLine{"+", b[j]})
+			j++
+		}
+	}
+	return out, nil
+}
+
+func (k *KB) chunkTexts(docID string, t *time.Time) ([]string, error) {
+	var out []string
+	err := k.db.View(func(txn *badger.Txn) error {
+		v, err := k.versionAt(txn, docID, t)
+		if err != nil {
+			return err
+		}
+		for _, c := range v.Chunks {
+			var cv chunkVersion
+			if _, err := getRecord(txn, rowKey(k.coll, c.Row), kindRow, &cv); err != nil {
+				return err
+			}
+			out = append(out, cv.Text)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CompareEntry is one result of Compare.
+type CompareEntry struct {
+	Mark     string `json:"mark"` // "same", "added", "removed", "changed"
+	DocID    string `json:"doc_id"`
+	ChunkKey uint32 `json:"chunk_key"`
+	Text     string `json:"text"`
+	Before   *Hit   `json:"before,omitempty"`
+	After    *Hit   `json:"after,omitempty"`
+}
+
+// Compare searches as of two times. A result at the second time is "same"
+// when the same chunk version was returned at the first, "changed" when a
+// version of the same chunk lineage (its parent) was, else "added"; a
+// result only at the first time is "removed".
+func (k *KB) Compare(ctx context.Context, query string, t1, t2 time.Time, n int) ([]CompareEntry, error) {
+	a, err := k.Search(ctx, query, SearchOptions{K: n, AsOf: &t1})
+	if err != nil {
+		return nil, err
+	}
+	b, err := k.Search(ctx, query, SearchOptions{K: n, AsOf: &t2})
+	if err != nil {
+		return nil, err
+	}
+	byRow := map[uint32]*Hit{}
+	for i := range a {
+		byRow[a[i].Row] = &a[i]
+	}
+	used := map[uint32]bool{}
+	var out []CompareEntry
+	for i := range b {
+		h := &b[i]
+		e := CompareEntry{DocID: h.DocID, ChunkKey: h.ChunkKey, Text: h.Text, After: h, Mark: "added"}
+		if p, ok := byRow[h.Row]; ok {
+			e.Mark, e.Before = "same", p
+			used[h.Row] = true
+		} else {
+			for j := range a {
+				if !used[a[j].Row] && a[j].DocID == h.DocID && k.isAncestor(a[j].Row, h.Row) {
+					e.Mark, e.Before = "changed", &a[j]
+					used[a[j].Row] = true
+					break
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	for i := range a {
+		if !used[a[i].Row] {
+			out = append(out, CompareEntry{Mark: "removed", DocID: a[i].DocID, ChunkKey: a[i].ChunkKey, Text: a[i].Text, Before: &a[i]})
+		}
+	}
+	return out, nil
+}
+
+// isAncestor reports whether row old is on the parent chain of row cur
+// (same document, following chunk keys through parents).
+func (k *KB) isAncestor(old, cur uint32) bool {
+	var oldKey uint32
+	var curV chunkVersion
+	k.db.View(func(txn *badger.Txn) error {
+		var o chunkVersion
+		if ok, _ := getRecord(txn, rowKey(k.coll, old), kindRow, &o); ok {
+			oldKey = o.Key
+		}
+		getRecord(txn, rowKey(k.coll, cur), kindRow, &curV)
+		// Walk parents through the document's chunk keys: a key's versions
+		// share the key, and a modified chunk names its parent key.
+		seen := 0
+		for curV.Parent != 0 && curV.Parent != oldKey && seen < 1000 {
+			seen++
+			// Find the version with key == curV.Parent: its row is in an
+			// earlier document version; scan the document's versions.
+			p := docVerPrefix(k.coll, curV.DocID)
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix = p
+			it := txn.NewIterator(opts)
+			found := false
+			for it.Rewind(); it.ValidForPrefix(p) && !found; it.Next() {
+				var v docVersion
+				key := it.Item().KeyCopy(nil)
+				if it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindDocVer, &v) }) != nil {
+					break
+				}
+				for _, c := range v.Chunks {
+					if c.Key == curV.Parent {
+						getRecord(txn, rowKey(k.coll, c.Row), kindRow, &curV)
+						found = true
+						break
+					}
+				}
+			}
+			it.Close()
+			if !found {
+				break
+			}
+		}
+		return nil
+	})
+	return oldKey != 0 && (curV.Parent == oldKey || curV.Key == oldKey)
+}

@@ -45,6 +45,11 @@ re-does work it has already done.`,
 		return usageError{err}
 	})
 	root.AddCommand(newBenchCmd(stdout, stderr))
+	root.AddCommand(newIngestCmd(stdout, stderr), newDeleteCmd(stdout, stderr), newImportHistoryCmd(stdout, stderr))
+	root.AddCommand(newSearchCmd(stdout, stderr), newCompareCmd(stdout, stderr))
+	root.AddCommand(newHistoryCmd(stdout, stderr), newShowCmd(stdout, stderr), newDiffCmd(stdout, stderr))
+	root.AddCommand(newVerifyCmd(stdout, stderr), newResetCmd(stdout, stderr))
+	root.AddCommand(newEmbedCmd(stdout, stderr))
 	return root
 }
 

@@ -4,6 +4,20 @@
 // dimension and a model id. The model id is stored with each collection and
 // is part of the embedding-cache key (model id + content hash), so vectors
 // of two models are never mixed.
+//
+// Key types and functions:
+//
+//   - [Embedder]: the interface every embedder implements; [Tokenizer] is
+//     the optional view of the token ids a model reads.
+//   - [Config] and [Open]: choose an embedder by kind: "lexical" (the
+//     default), "bert" (the native encoder in package bert) or "openai".
+//   - [Lexical]: the offline default, feature hashing of words and word
+//     pairs (lexical-hash-v1-384). It matches words, not meaning.
+//   - [OpenAI] and [OpenAIConfig]: any OpenAI-compatible /v1/embeddings
+//     service, with batching, a concurrency limit, timeouts and retries.
+//   - [CheckModel] and [ModelMismatchError]: refuse to mix the vectors of
+//     two models; the fix is `lakevec reembed`.
+//   - [EmptyTextError], [ServiceError]: errors a caller can act on.
 package embed
 
 import "context"

@@ -24,6 +24,7 @@ type ModelMismatchError struct {
 	Configured string // the model id of the embedder in use
 }
 
+// Error names both model ids and the command that re-embeds.
 func (e *ModelMismatchError) Error() string {
 	return fmt.Sprintf("embedding model mismatch: the collection was embedded with %q but the configured embedder is %q; "+
 		"vectors of different models cannot be compared: run `lakevec reembed` to re-embed it with %q, or configure the embedder for %q",
@@ -54,6 +55,7 @@ type EmptyTextError struct {
 	Why   string // what is missing, e.g. "it is empty"
 }
 
+// Error names the text by its index and says what is missing.
 func (e *EmptyTextError) Error() string {
 	return fmt.Sprintf("texts[%d] has nothing to embed: %s", e.Index, e.Why)
 }

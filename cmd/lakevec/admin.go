@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+func newVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl kbFlags
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check that the lake, the store and the indexes agree",
+		Long: `verify compares every chunk version in the lake's history table with the
+store (same validity interval), and the store with the indexes (every version
+in the history index, exactly the current ones in the hot index). It prints
+each disagreement and exits 1 if there is any.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := openKB(cmd.Context(), cmd, fl, stderr)
+			if err != nil {
+				return err
+			}
+			defer k.Close()
+			problems, err := k.Verify(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st := k.Stats()
+			if fl.json {
+				if err := json.NewEncoder(stdout).Encode(map[string]any{"stats": st, "problems": problems}); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range problems {
+					fmt.Fprintln(stdout, p)
+				}
+				fmt.Fprintf(stdout, "%s: %d chunk versions, %d current, %d batches: %d problems\n", st.Collection, st.Rows, st.Current, st.Batches, len(problems))
+			}
+			if len(problems) > 0 {
+				return fmt.Errorf("verify: %d disagreements", len(problems))
+			}
+			return nil
+		},
+	}
+	addKBFlags(cmd.Flags(), &fl, true)
+	return cmd
+}
+
+func newResetCmd(stdout, stderr io.Writer) *cobra.Command {
+	var data string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "reset --data DIR --yes",
+		Short: "Delete a data directory, all or nothing",
+		Long: `reset removes everything lakevec keeps in the data directory: the store, the
+indexes and the lake tables under it. It first renames the directory aside
+(atomic), then deletes it, so an interrupted reset never leaves half a data
+directory behind. It refuses without --yes, and refuses a directory that is
+not a lakevec data directory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !yes {
+				return usagef("reset deletes %s entirely; add --yes", data)
+			}
+			if _, err := os.Stat(filepath.Join(data, "store")); err != nil {
+				return fmt.Errorf("reset %s: not a lakevec data directory (no store/)", data)
+			}
+			aside := filepath.Clean(data) + ".deleting"
+			if err := os.Rename(data, aside); err != nil {
+				return fmt.Errorf("reset %s: %w", data, err)
+			}
+			if err := os.RemoveAll(aside); err != nil {
+				return fmt.Errorf("reset %s: removing %s: %w", data, aside, err)
+			}
+			fmt.Fprintf(stdout, "removed %s\n", data)
+			return nil
+		},
+	}
+	def := os.Getenv("LAKEVEC_DATA")
+	if def == "" {
+		def = "lakevec-data"
+	}
+	cmd.Flags().StringVar(&data, "data", def, "data directory (env LAKEVEC_DATA)")
+	cmd.Flags().BoolVar(&yes, "yes", false, "really delete")
+	return cmd
+}

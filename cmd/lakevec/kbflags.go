@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/lakevec/lakevec/engine"
+	"github.com/lakevec/lakevec/engine/embed"
+)
+
+// kbFlags are the flags of every command that opens the documents
+// collection of a data directory.
+type kbFlags struct {
+	data, collection string
+	json             bool
+	emb              embedFlags
+}
+
+func addKBFlags(f *pflag.FlagSet, fl *kbFlags, withEmbedder bool) {
+	def := os.Getenv("LAKEVEC_DATA")
+	if def == "" {
+		def = "lakevec-data"
+	}
+	f.StringVar(&fl.data, "data", def, "data directory (env LAKEVEC_DATA)")
+	f.StringVar(&fl.collection, "collection", "docs", "documents collection")
+	f.BoolVar(&fl.json, "json", false, "print JSON")
+	if withEmbedder {
+		addEmbedderFlags(f, &fl.emb)
+	}
+}
+
+// openKB opens the knowledge base the flags name, with the lake history
+// table under the data directory.
+func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Writer) (*engine.KB, error) {
+	cfg, notice, err := embedConfig(cmd, fl.emb)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	e, err := embed.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if notice {
+		fmt.Fprintln(stderr, lexicalNotice)
+	}
+	hist, err := openLakeHistory(ctx, fl.data, fl.collection)
+	if err != nil {
+		return nil, err
+	}
+	k, err := engine.Open(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e, History: hist})
+	if err != nil {
+		hist.Close()
+		return nil, err
+	}
+	return k, nil
+}
+
+// parseTime reads an RFC 3339 instant or a date (UTC midnight).
+func parseTime(flag, s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usagef("%s %q: want an RFC 3339 time (2024-03-12T09:30:00Z) or a date (2024-03-12)", flag, s)
+}
+
+// openLakeHistory opens the Iceberg history table of a collection under
+// the data directory.
+func openLakeHistory(ctx context.Context, data, collection string) (engine.History, error) {
+	if err := validCollection(collection); err != nil {
+		return nil, err
+	}
+	return engine.OpenLakeHistory(ctx, data, collection)
+}
+
+func validCollection(c string) error {
+	if c == "" || len(c) > 64 {
+		return usagef("--collection %q: want 1 to 64 characters", c)
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return usagef("--collection %q: only lower-case letters, digits and '_'", c)
+		}
+	}
+	return nil
+}

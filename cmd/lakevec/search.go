@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lakevec/lakevec/engine"
+)
+
+func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl kbFlags
+	var asOf string
+	var k int
+	cmd := &cobra.Command{
+		Use:   `search "TEXT" [--as-of TIME] [--k 5]`,
+		Short: "Search the documents by meaning, now or as of a past time",
+		Long: `search embeds TEXT and returns the closest chunks of the documents valid now,
+or with --as-of the chunk versions valid at that instant (valid_from <= T <
+valid_to: a version is visible from exactly its own time). Each result shows
+the document, the chunk's validity interval, its score (cosine similarity)
+and its text.`,
+		Example: `  lakevec search "how long is data kept"
+  lakevec search "how long is data kept" --as-of 2021-03-12 --k 10 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := engine.SearchOptions{K: k}
+			if k < 1 || k > 1000 {
+				return usagef("--k %d: want 1..1000", k)
+			}
+			if asOf != "" {
+				t, err := parseTime("--as-of", asOf)
+				if err != nil {
+					return err
+				}
+				o.AsOf = &t
+			}
+			kb, err := openKB(cmd.Context(), cmd, fl, stderr)
+			if err != nil {
+				return err
+			}
+			defer kb.Close()
+			hits, err := kb.Search(cmd.Context(), args[0], o)
+			if err != nil {
+				return err
+			}
+			return printHits(stdout, hits, fl.json)
+		},
+	}
+	addKBFlags(cmd.Flags(), &fl, true)
+	cmd.Flags().StringVar(&asOf, "as-of", "", "search the versions valid at this time (RFC 3339 or YYYY-MM-DD)")
+	cmd.Flags().IntVar(&k, "k", 5, "number of results")
+	return cmd
+}
+
+func printHits(w io.Writer, hits []engine.Hit, asJSON bool) error {
+	if asJSON {
+		if hits == nil {
+			hits = []engine.Hit{}
+		}
+		return json.NewEncoder(w).Encode(hits)
+	}
+	if len(hits) == 0 {
+		fmt.Fprintln(w, "no results")
+	}
+	for i, h := range hits {
+		to := "now"
+		if h.ValidTo != nil {
+			to = h.ValidTo.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%d. %s  score %.4f  valid %s .. %s\n   %s\n", i+1, h.DocID, h.Score, h.ValidFrom.Format(time.RFC3339), to, snippet(h.Text, 240))
+	}
+	return nil
+}
+
+func snippet(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl kbFlags
+	var from, to string
+	var k int
+	cmd := &cobra.Command{
+		Use:     `compare "TEXT" --from TIME --to TIME`,
+		Short:   "Search at two times and mark results added, removed or changed",
+		Example: `  lakevec compare "data retention" --from 2020-01-01 --to 2024-01-01`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if from == "" || to == "" {
+				return usagef("compare needs --from and --to")
+			}
+			t1, err := parseTime("--from", from)
+			if err != nil {
+				return err
+			}
+			t2, err := parseTime("--to", to)
+			if err != nil {
+				return err
+			}
+			kb, err := openKB(cmd.Context(), cmd, fl, stderr)
+			if err != nil {
+				return err
+			}
+			defer kb.Close()
+			c, err := kb.Compare(cmd.Context(), args[0], t1, t2, k)
+			if err != nil {
+				return err
+			}
+			if fl.json {
+				return json.NewEncoder(stdout).Encode(c)
+			}
+			for _, e := range c {
+				fmt.Fprintf(stdout, "%-9s %s chunk %d  %s\n", e.Mark, e.DocID, e.ChunkKey, snippet(e.Text, 160))
+			}
+			return nil
+		},
+	}
+	addKBFlags(cmd.Flags(), &fl, true)
+	cmd.Flags().StringVar(&from, "from", "", "first time")
+	cmd.Flags().StringVar(&to, "to", "", "second time")
+	cmd.Flags().IntVar(&k, "k", 10, "results per time")
+	return cmd
+}
