@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -73,7 +75,19 @@ type KB struct {
 	histIdx *hnsw.Index       // every row, id = row
 
 	sinceCheckpoint int
+	blocked         error // an unfinished batch recovery could not complete
 }
+
+// batchError is a logged batch that recovery could not complete.
+type batchError struct {
+	seq uint64
+	err error
+}
+
+func (e *batchError) Error() string {
+	return fmt.Sprintf("batch %d is in the write-ahead log but could not be completed: %v", e.seq, e.err)
+}
+func (e *batchError) Unwrap() error { return e.err }
 
 // Open opens (creating if needed) the knowledge base in dir and recovers
 // any batch the write-ahead log holds unfinished.
@@ -138,7 +152,14 @@ func (k *KB) open(ctx context.Context) error {
 			k.coll, k.meta.Normalizer, k.meta.Chunker, chunk.NormalizerVersion, chunk.ChunkerVersion)
 	}
 	if err := k.recover(ctx); err != nil {
-		return err
+		var be *batchError
+		if !errors.As(err, &be) {
+			return err
+		}
+		// A logged batch that cannot be completed now (the lake is down)
+		// blocks writes, which were planned on top of it, but not reads.
+		k.blocked = err
+		k.lg.Error("an unfinished batch could not be completed; writes are refused until it is", "err", err)
 	}
 	return k.loadIndexes(ctx)
 }
@@ -240,12 +261,24 @@ var ErrOutOfOrder = errors.New("version older than the document's latest")
 func (k *KB) Ingest(ctx context.Context, docs []DocInput, at time.Time) (Report, error) {
 	k.writeMu.Lock()
 	defer k.writeMu.Unlock()
+	if k.blocked != nil {
+		if err := k.recover(ctx); err != nil {
+			return Report{}, fmt.Errorf("ingest refused: %w", err)
+		}
+		k.blocked = nil
+		if err := k.reloadIndexes(ctx); err != nil {
+			return Report{}, err
+		}
+	}
 	atMs := at.UTC().UnixMilli()
 	rep := Report{At: time.UnixMilli(atMs).UTC()}
 	seen := map[string]bool{}
 	for _, d := range docs {
 		if d.DocID == "" {
 			return rep, fmt.Errorf("ingest: empty document id")
+		}
+		if !utf8.ValidString(d.DocID) || !utf8.ValidString(d.Text) {
+			return rep, fmt.Errorf("ingest: document %q is not valid UTF-8 text", strings.ToValidUTF8(d.DocID, "\uFFFD"))
 		}
 		if seen[d.DocID] {
 			return rep, fmt.Errorf("ingest: document %q appears twice in one batch", d.DocID)
@@ -492,13 +525,9 @@ func (k *KB) recover(ctx context.Context) error {
 		}
 		k.lg.Info("completing an interrupted batch", "seq", b.Seq)
 		// Indexes are loaded after recovery, from the store: only the lake
-		// and the store are redone here.
-		if _, found, err := k.hist.FindBatch(ctx, b.Seq); err != nil {
-			return fmt.Errorf("recover batch %d: look up the lake: %w", b.Seq, err)
-		} else if !found {
-			if _, err := k.hist.Commit(ctx, b.Seq, historyRows(&b)); err != nil {
-				return fmt.Errorf("recover batch %d: commit to the lake: %w", b.Seq, err)
-			}
+		// and the store are redone here. Commit is idempotent by batch id.
+		if _, err := k.hist.Commit(ctx, b.Seq, historyRows(&b)); err != nil {
+			return &batchError{b.Seq, fmt.Errorf("commit to the lake: %w", err)}
 		}
 		if err := k.applyStore(&b); err != nil {
 			return fmt.Errorf("recover batch %d: %w", b.Seq, err)
@@ -518,4 +547,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// reloadIndexes rebuilds the in-memory state from the store after a
+// recovery that happened while the KB was open.
+func (k *KB) reloadIndexes(ctx context.Context) error {
+	k.mu.Lock()
+	k.hot, k.histIdx = nil, nil
+	k.mu.Unlock()
+	return k.loadIndexes(ctx)
 }

@@ -314,3 +314,50 @@ func TestLakeFailureIsRetried(t *testing.T) {
 		t.Fatalf("verify: %v", problems)
 	}
 }
+
+// TestLakeDownAtOpen: a logged batch the lake refuses at open blocks
+// writes (with a clear error) but not reads; once the lake is back the
+// next write completes it first.
+func TestLakeDownAtOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mem := NewMemHistory()
+	k, err := Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := "A first paragraph long enough to be a chunk of its own in this document."
+	p2 := "A second paragraph, also long enough, written while the lake was down."
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: p1}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mem.FailCommit = errors.New("catalog unreachable")
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "b.md", Text: p2}}, time.Now()); err == nil {
+		t.Fatal("ingest succeeded with the lake down")
+	}
+	k.Close()
+	k, err = Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatalf("open with the lake down must still serve reads: %v", err)
+	}
+	defer k.Close()
+	if hits, err := k.Search(ctx, p1, SearchOptions{K: 1}); err != nil || len(hits) != 1 {
+		t.Fatalf("read with the lake down: %+v %v", hits, err)
+	}
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "c.md", Text: p1}}, time.Now()); err == nil || !strings.Contains(err.Error(), "could not be completed") {
+		t.Fatalf("write with an unfinished batch: %v", err)
+	}
+	mem.FailCommit = nil
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "c.md", Text: p1 + " c"}}, time.Now()); err != nil {
+		t.Fatalf("write after the lake is back: %v", err)
+	}
+	if hits, _ := k.Search(ctx, p2, SearchOptions{K: 1}); len(hits) != 1 || hits[0].DocID != "b.md" {
+		t.Fatalf("the unfinished batch was not completed: %+v", hits)
+	}
+	if problems, _ := k.Verify(ctx); len(problems) > 0 {
+		t.Fatalf("verify: %v", problems)
+	}
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "bad.md", Text: "invalid \xff utf-8"}}, time.Now()); err == nil {
+		t.Fatal("invalid UTF-8 accepted")
+	}
+}

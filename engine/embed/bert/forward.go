@@ -139,7 +139,7 @@ func (m *model) forward(ctx context.Context, ws *workspace, workers int, seqs []
 			for j := range row {
 				row[j] = we[j] + pe[j] + te[j]
 			}
-			layerNorm(row, m.embLNG, m.embLNB, eps)
+			layerNorm(row, m.embLNG, m.embLNB, m.ones, eps)
 		}
 	})
 
@@ -178,11 +178,9 @@ func (m *model) forward(ctx context.Context, ws *workspace, workers int, seqs []
 		// Attention output projection, residual, LayerNorm.
 		ws.linear(workers, tmp, ctxm, T, &l.attnOut, l.attnOutB, func(r0, r1 int) {
 			for r := r0; r < r1; r++ {
-				xr, tr := x[r*H:(r+1)*H], tmp[r*H:(r+1)*H]
-				for j := range xr {
-					xr[j] += tr[j]
-				}
-				layerNorm(xr, l.ln1G, l.ln1B, eps)
+				xr := x[r*H : (r+1)*H]
+				vec.Axpy(1, tmp[r*H:(r+1)*H], xr)
+				layerNorm(xr, l.ln1G, l.ln1B, m.ones, eps)
 			}
 		})
 		// Feed-forward: activation(x·W1ᵀ+b1)·W2ᵀ+b2, residual, LayerNorm.
@@ -191,11 +189,9 @@ func (m *model) forward(ctx context.Context, ws *workspace, workers int, seqs []
 		})
 		ws.linear(workers, tmp, inter, T, &l.out, l.outB, func(r0, r1 int) {
 			for r := r0; r < r1; r++ {
-				xr, tr := x[r*H:(r+1)*H], tmp[r*H:(r+1)*H]
-				for j := range xr {
-					xr[j] += tr[j]
-				}
-				layerNorm(xr, l.ln2G, l.ln2B, eps)
+				xr := x[r*H : (r+1)*H]
+				vec.Axpy(1, tmp[r*H:(r+1)*H], xr)
+				layerNorm(xr, l.ln2G, l.ln2B, m.ones, eps)
 			}
 		})
 	}

@@ -1,26 +1,25 @@
 package bert
 
-import "math"
+import (
+	"math"
+
+	"github.com/lakevec/lakevec/hnsw/vec"
+)
 
 // layerNorm normalises x in place: (x-mean)/sqrt(var+eps)*g + b, with the
-// biased variance, as torch.nn.LayerNorm. Moments are accumulated in
-// float64.
-func layerNorm(x, g, b []float32, eps float32) {
-	g, b = g[:len(x)], b[:len(x)]
-	var sum float64
-	for _, v := range x {
-		sum += float64(v)
+// biased variance, as torch.nn.LayerNorm (two passes: mean, then the
+// variance of the centred values). ones is a slice of 1s at least as long
+// as x (the sum is a dot product with it, using the SIMD kernel).
+func layerNorm(x, g, b, ones []float32, eps float32) {
+	n := len(x)
+	g, b, ones = g[:n], b[:n], ones[:n]
+	mean := vec.Dot(x, ones) / float32(n)
+	for i := range x {
+		x[i] -= mean
 	}
-	mean := sum / float64(len(x))
-	var ss float64
-	for _, v := range x {
-		d := float64(v) - mean
-		ss += d * d
-	}
-	inv := 1 / math.Sqrt(ss/float64(len(x))+float64(eps))
-	m32, inv32 := float32(mean), float32(inv)
+	inv := float32(1 / math.Sqrt(float64(vec.Dot(x, x)/float32(n))+float64(eps)))
 	for i, v := range x {
-		x[i] = (v-m32)*inv32*g[i] + b[i]
+		x[i] = v*inv*g[i] + b[i]
 	}
 }
 

@@ -21,7 +21,8 @@ type model struct {
 	wordEmb, posEmb, typeEmb []float32
 	embLNG, embLNB           []float32
 	layers                   []layer
-	pooling                  string // "mean", "cls" or "max"
+	pooling                  string    // "mean", "cls" or "max"
+	ones                     []float32 // hidden_size 1s, for layerNorm
 }
 
 // loadWeights reads every tensor the encoder needs from a safetensors file
@@ -58,7 +59,10 @@ func loadWeights(f *safetensors.File, cfg Config) (*model, error) {
 		}
 		return f.Float32s(full)
 	}
-	m := &model{cfg: cfg}
+	m := &model{cfg: cfg, ones: make([]float32, H)}
+	for i := range m.ones {
+		m.ones[i] = 1
+	}
 	var err error
 	load := func(dst *[]float32, name string, shape ...int64) {
 		if err == nil {

@@ -143,6 +143,9 @@ func (s *Scratch) packA(a []float32, lda, mb, kb int) []float32 {
 			r3 := a[(i0+3)*lda : (i0+3)*lda+kb]
 			r4 := a[(i0+4)*lda : (i0+4)*lda+kb]
 			r5 := a[(i0+5)*lda : (i0+5)*lda+kb]
+			// Equal lengths let the compiler drop the bounds checks.
+			r1, r2, r3, r4, r5 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)], r4[:len(r0)], r5[:len(r0)]
+			dst = dst[:len(r0)*MR]
 			for kk := range r0 {
 				d := dst[kk*MR : kk*MR+MR : kk*MR+MR]
 				d[0], d[1], d[2], d[3], d[4], d[5] = r0[kk], r1[kk], r2[kk], r3[kk], r4[kk], r5[kk]
