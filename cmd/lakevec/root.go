@@ -48,7 +48,7 @@ re-does work it has already done.`,
 	root.AddCommand(newIngestCmd(stdout, stderr), newDeleteCmd(stdout, stderr), newImportHistoryCmd(stdout, stderr))
 	root.AddCommand(newSearchCmd(stdout, stderr), newCompareCmd(stdout, stderr))
 	root.AddCommand(newHistoryCmd(stdout, stderr), newShowCmd(stdout, stderr), newDiffCmd(stdout, stderr))
-	root.AddCommand(newVerifyCmd(stdout, stderr), newResetCmd(stdout, stderr))
+	root.AddCommand(newVerifyCmd(stdout, stderr), newResetCmd(stdout, stderr), newDemoCmd(stdout, stderr))
 	root.AddCommand(newEmbedCmd(stdout, stderr))
 	return root
 }

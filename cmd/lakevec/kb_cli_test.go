@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := cli(t, "demo", "--data", t.TempDir())
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errOut)
+	}
+	now, past, ok := strings.Cut(out, "as of 2023-06-01")
+	if !ok {
+		t.Fatalf("no as-of section:\n%s", out)
+	}
+	nowSearch := now[strings.Index(now, "(now)"):]
+	if !strings.Contains(nowSearch, "within 30 days") || strings.Contains(nowSearch, "within 90 days") {
+		t.Fatalf("current search must show the 30-day version only:\n%s", nowSearch)
+	}
+	pastSearch, _, _ := strings.Cut(past, "== search")
+	if !strings.Contains(pastSearch, "within 90 days") || strings.Contains(pastSearch, "within 30 days") {
+		t.Fatalf("search as of 2023-06-01 must show the 90-day version only:\n%s", pastSearch)
+	}
+	if !strings.Contains(out, "lake, store and indexes agree") {
+		t.Fatalf("demo did not verify:\n%s", out)
+	}
+}
+
+func TestIngestSearchShowCLI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	docs := t.TempDir()
+	write := func(name, text string) {
+		p := filepath.Join(docs, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v1 := "# Terms\n\nYou may cancel the subscription at any time from the account settings page."
+	write("terms.md", v1)
+	write("sub/faq.txt", "Refunds are issued to the original payment method within ten business days.")
+	write("logo.png", "not text")
+	code, out, errOut := cli(t, "ingest", docs, "--data", data, "--at", "2024-01-01", "--json")
+	if code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Seq  uint64
+		Docs []struct{ DocID string `json:"doc_id"` }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Seq != 1 || len(rep.Docs) != 2 || rep.Docs[0].DocID != "sub/faq.txt" {
+		t.Fatalf("ingest report %s: %v", out, err)
+	}
+	if !strings.Contains(errOut, "skipped") || !strings.Contains(errOut, "logo.png") {
+		t.Fatalf("unsupported file not reported: %s", errOut)
+	}
+	write("terms.md", strings.Replace(v1, "at any time", "before the renewal date", 1))
+	os.Remove(filepath.Join(docs, "sub/faq.txt"))
+	if code, _, errOut := cli(t, "ingest", docs, "--data", data, "--at", "2024-06-01", "--sync"); code != 0 {
+		t.Fatalf("second ingest exit %d: %s", code, errOut)
+	}
+	code, out, _ = cli(t, "search", "cancel the subscription", "--data", data, "--as-of", "2024-03-01", "--k", "1", "--json")
+	var hits []struct {
+		DocID string `json:"doc_id"`
+		Text  string
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &hits) != nil || len(hits) != 1 || !strings.Contains(hits[0].Text, "at any time") {
+		t.Fatalf("as-of search: %d %s", code, out)
+	}
+	code, out, _ = cli(t, "search", "refunds payment method", "--data", data, "--json")
+	if code != 0 || strings.Contains(out, "faq.txt") {
+		t.Fatalf("--sync must delete faq.txt now: %s", out)
+	}
+	code, out, _ = cli(t, "show", "sub/faq.txt", "--data", data, "--as-of", "2024-02-01")
+	if code != 0 || !strings.Contains(out, "ten business days") {
+		t.Fatalf("show as of: %d %s", code, out)
+	}
+	if code, out, _ = cli(t, "verify", "--data", data); code != 0 || !strings.Contains(out, "0 problems") {
+		t.Fatalf("verify: %d %s", code, out)
+	}
+	// Errors and exit codes.
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ingest", filepath.Join(docs, "logo.png"), "--data", data}, 2, "unsupported file type"},
+		{[]string{"ingest", docs, "--data", data, "--at", "yesterday"}, 2, "--at"},
+		{[]string{"ingest", filepath.Join(docs, "missing"), "--data", data}, 2, "no such file"},
+		{[]string{"ingest", docs, "--data", data, "--at", "2023-01-01"}, 1, "older than its latest"},
+		{[]string{"search", "x", "--data", data, "--k", "0"}, 2, "--k"},
+		{[]string{"show", "nope.md", "--data", data}, 1, "no such document"},
+		{[]string{"delete", "nope.md", "--data", data}, 1, "not found"},
+		{[]string{"reset", "--data", data}, 2, "--yes"},
+		{[]string{"search", "x", "--data", data, "--collection", "Bad-Name"}, 2, "--collection"},
+	} {
+		code, _, errOut := cli(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, errOut, c.code, c.want)
+		}
+	}
+	if code, _, errOut := cli(t, "reset", "--data", data, "--yes"); code != 0 {
+		t.Fatalf("reset: %s", errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("data directory still there after reset: %v", err)
+	}
+}
