@@ -59,7 +59,9 @@ func TestIngestSearchShowCLI(t *testing.T) {
 	}
 	var rep struct {
 		Seq  uint64
-		Docs []struct{ DocID string `json:"doc_id"` }
+		Docs []struct {
+			DocID string `json:"doc_id"`
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Seq != 1 || len(rep.Docs) != 2 || rep.Docs[0].DocID != "sub/faq.txt" {
 		t.Fatalf("ingest report %s: %v", out, err)
