@@ -377,3 +377,21 @@ func TestGenerateToDir(t *testing.T) {
 		}
 	}
 }
+
+// TestRunAsOf runs the as-of benchmark small: recall against exact as-of
+// search must be high and every line well formed.
+func TestRunAsOf(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	rs, err := RunAsOf(context.Background(), AsOfConfig{Current: 1500, Historical: 1500, Dim: 32, Queries: 40, Efs: []int{64}, Seed: testSeed(t)}, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || strings.Count(stdout.String(), "\n") != 3 {
+		t.Fatalf("%d results:\n%s", len(rs), stdout.String())
+	}
+	for _, r := range rs {
+		if r.RecallAt10 < 0.9 || r.P50ms <= 0 || r.Rows != 3000 || r.MeanValid <= 0 {
+			t.Errorf("%+v", r)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr))
+	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr))
 	return cmd
 }
 
@@ -146,4 +146,39 @@ func benchError(err error) error {
 		return usageError{err}
 	}
 	return err
+}
+
+func newBenchAsOfCmd(stdout, stderr io.Writer) *cobra.Command {
+	var c bench.AsOfConfig
+	efs := "32,64,128"
+	cmd := &cobra.Command{
+		Use:   "asof [--current N] [--historical N]",
+		Short: "Measure as-of (time-travel) search against exact as-of search",
+		Long: `asof builds one history graph over --current + --historical chunk versions
+with validity intervals on a 1000-day timeline, and measures as-of search
+(validity filter, planner) at random times against exact search over the
+versions valid then; it also compares current search on a hot graph of
+current versions with the history graph filtered to "valid now". One JSON
+line per (mode, ef) on stdout, a table on stderr.`,
+		Example: `  lakevec bench asof --current 100000 --historical 100000`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if c.Efs, err = bench.ParseIntList("--ef", efs); err != nil {
+				return usageError{err}
+			}
+			_, err = bench.RunAsOf(cmd.Context(), c, stdout, stderr)
+			return benchError(err)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&c.Current, "current", 100000, "chunk versions valid now")
+	f.IntVar(&c.Historical, "historical", 100000, "chunk versions closed in the past")
+	f.IntVar(&c.Dim, "dim", 384, "dimension")
+	f.IntVar(&c.Queries, "queries", 200, "queries, each at a random time")
+	f.IntVar(&c.K, "k", 10, "results per query")
+	f.StringVar(&efs, "ef", efs, "comma-separated beam widths")
+	f.Uint64Var(&c.Seed, "seed", 1, "seed")
+	f.IntVar(&c.Threads, "threads", 0, "build threads (default all cores)")
+	return cmd
 }
