@@ -357,7 +357,7 @@ func historyRows(b *batch) []HistoryRow {
 		rows = append(rows, HistoryRow{DocID: r.DocID, ChunkKey: r.Key, Position: int32(r.Position), Hash: hh,
 			Event: "close", At: r.To, CommitSeq: b.Seq})
 	}
-	return rows
+	return append(rows, versionRows(b)...)
 }
 
 // applyStore writes a batch to Badger in one transaction, then syncs.

@@ -250,6 +250,9 @@ func (k *KB) Verify(ctx context.Context) ([]string, error) {
 	type iv struct{ from, to int64 }
 	lake := map[string]iv{} // doc\x00key\x00hash -> interval
 	err := k.hist.Scan(ctx, func(r HistoryRow) error {
+		if r.Event != "open" && r.Event != "close" {
+			return nil
+		}
 		id := fmt.Sprintf("%s\x00%d\x00%x", r.DocID, r.ChunkKey, r.Hash)
 		v, ok := lake[id]
 		if !ok {

@@ -437,3 +437,23 @@ func (l *Log) NextSeq() uint64 {
 	defer l.mu.Unlock()
 	return l.next
 }
+
+// SkipTo makes the next Append return at least next, so a log recreated
+// beside a lake that already holds batches never reuses their numbers.
+func (l *Log) SkipTo(next uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if next <= l.next {
+		return nil
+	}
+	if err := l.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(l.floorKey(), binary.BigEndian.AppendUint64(nil, next-1))
+	}); err != nil {
+		return fmt.Errorf("wal %s: skip to %d: %w", l.name, next, err)
+	}
+	if err := l.db.Sync(); err != nil {
+		return fmt.Errorf("wal %s: skip to %d: %w", l.name, next, err)
+	}
+	l.next = next
+	return nil
+}

@@ -290,3 +290,22 @@ func crashChild() {
 		w.Flush()
 	}
 }
+
+func TestSkipTo(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	l, _ := Open(db, "kb", Options{})
+	if err := l.SkipTo(40); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SkipTo(10); err != nil { // never backwards
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openDB(t, dir)
+	defer db.Close()
+	l, _ = Open(db, "kb", Options{})
+	if seq, err := l.Append(1, nil); err != nil || seq != 40 {
+		t.Fatalf("after SkipTo(40) and reopen: seq %d %v", seq, err)
+	}
+}

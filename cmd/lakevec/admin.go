@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lakevec/lakevec/engine"
+	"github.com/lakevec/lakevec/engine/embed"
 )
 
 func newVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -87,5 +90,86 @@ not a lakevec data directory.`,
 	}
 	cmd.Flags().StringVar(&data, "data", def, "data directory (env LAKEVEC_DATA)")
 	cmd.Flags().BoolVar(&yes, "yes", false, "really delete")
+	return cmd
+}
+
+func newRebuildCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl kbFlags
+	cmd := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Rebuild the store and the indexes from the lake history table alone",
+		Long: `rebuild reads every chunk version and document layout from the collection's
+Iceberg history table and writes a new store from them, then rebuilds the
+indexes. Use it when the store is damaged or lost: the lake is the record.
+Give the same embedder flags the collection was built with (its model id
+keys the embeddings, which come from the lake, not the embedder).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, _, err := embedConfig(cmd, fl.emb)
+			if err != nil {
+				return usageError{err}
+			}
+			e, err := embed.Open(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			hist, err := openLakeHistory(ctx, fl.data, fl.collection)
+			if err != nil {
+				return err
+			}
+			rep, err := engine.Rebuild(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e, History: hist})
+			hist.Close()
+			if err != nil {
+				return err
+			}
+			k, err := openKB(ctx, cmd, fl, stderr) // builds the indexes
+			if err != nil {
+				return err
+			}
+			defer k.Close()
+			problems, err := k.Verify(ctx)
+			if err != nil {
+				return err
+			}
+			if fl.json {
+				return json.NewEncoder(stdout).Encode(map[string]any{"rebuilt": rep, "problems": problems})
+			}
+			fmt.Fprintf(stdout, "rebuilt %d documents, %d chunk versions, %d document versions from %d batches; verify: %d problems\n",
+				rep.Docs, rep.Rows, rep.Versions, rep.Batches, len(problems))
+			return nil
+		},
+	}
+	addKBFlags(cmd.Flags(), &fl, true)
+	return cmd
+}
+
+func newOptimizeCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl kbFlags
+	cmd := &cobra.Command{
+		Use:   "optimize",
+		Short: "Compact the small files of the collection's history table",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := validCollection(fl.collection); err != nil {
+				return err
+			}
+			h, err := engine.OpenLakeHistory(cmd.Context(), fl.data, fl.collection)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			before, after, err := h.Compact(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if fl.json {
+				return json.NewEncoder(stdout).Encode(map[string]int{"files_before": before, "files_after": after})
+			}
+			fmt.Fprintf(stdout, "history table: %d data files before, %d after\n", before, after)
+			return nil
+		},
+	}
+	addKBFlags(cmd.Flags(), &fl, false)
 	return cmd
 }

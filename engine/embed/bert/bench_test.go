@@ -4,14 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
-)
-
-var (
-	benchOnce sync.Once
-	benchEnc  *Encoder
-	benchErr  error
 )
 
 // benchTexts returns n texts of exactly seqLen tokens ([CLS] and [SEP]
@@ -35,13 +28,7 @@ func benchTexts(n, seqLen int) []string {
 // (random weights), all cores. Compare with
 // `OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 testdata/bert_ref.py bench random`.
 func BenchmarkEmbed(b *testing.B) {
-	benchOnce.Do(func() {
-		dir := writeRandomModel(b, 1)
-		benchEnc, benchErr = Load(dir)
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
+	_, benchEnc := sharedModel(b)
 	texts := benchTexts(32, 128)
 	for _, s := range texts {
 		if n := len(benchEnc.Tokens(s)); n != 128 {
@@ -63,13 +50,7 @@ func BenchmarkEmbed(b *testing.B) {
 
 // BenchmarkEmbedQuery: one short query (latency of a search request).
 func BenchmarkEmbedQuery(b *testing.B) {
-	benchOnce.Do(func() {
-		dir := writeRandomModel(b, 1)
-		benchEnc, benchErr = Load(dir)
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
+	_, benchEnc := sharedModel(b)
 	ctx := context.Background()
 	q := []string{"which dog plays in the garden"}
 	for b.Loop() {

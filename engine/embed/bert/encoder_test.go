@@ -42,13 +42,8 @@ func parityTexts() []string {
 // plain-PyTorch reference (testdata/bert_ref.py), over one padded batch.
 func TestParityWithPyTorch(t *testing.T) {
 	needTorch(t)
-	const seed = 20261122
-	t.Logf("seed %d", seed)
-	dir := writeRandomModel(t, seed)
-	enc, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("seed %d", testSeed)
+	dir, enc := sharedModel(t)
 	texts := parityTexts()
 	got, err := enc.Embed(context.Background(), texts)
 	if err != nil {

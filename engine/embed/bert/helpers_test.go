@@ -5,12 +5,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"sync"
 	"testing"
+	"unsafe"
 )
 
 // miniLMConfig is all-MiniLM-L6-v2's config.json (the fields we read).
@@ -50,8 +52,8 @@ func writeSafetensors(path string, ts []tensor) error {
 	binary.LittleEndian.PutUint64(buf, uint64(len(hj)))
 	copy(buf[8:], hj)
 	for _, t := range ts {
-		for _, v := range t.f32 {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		if len(t.f32) > 0 { // little-endian host: the bytes are the file's
+			buf = append(buf, unsafe.Slice((*byte)(unsafe.Pointer(&t.f32[0])), 4*len(t.f32))...)
 		}
 		for _, v := range t.i64 {
 			buf = binary.LittleEndian.AppendUint64(buf, uint64(v))
@@ -60,9 +62,26 @@ func writeSafetensors(path string, ts []tensor) error {
 	return os.WriteFile(path, buf, 0o644)
 }
 
-// randomMiniLM returns a randomly initialised model with exactly
+var (
+	miniLMCacheMu sync.Mutex
+	miniLMCache   = map[uint64][]tensor{}
+)
+
+// randomMiniLM returns (and caches: generating 23M normals is slow under
+// -race) a randomly initialised model with exactly
 // all-MiniLM-L6-v2's tensor names, dtypes and shapes (104 tensors).
 func randomMiniLM(seed uint64) []tensor {
+	miniLMCacheMu.Lock()
+	defer miniLMCacheMu.Unlock()
+	if ts, ok := miniLMCache[seed]; ok {
+		return slices.Clone(ts)
+	}
+	ts := newRandomMiniLM(seed)
+	miniLMCache[seed] = ts
+	return slices.Clone(ts)
+}
+
+func newRandomMiniLM(seed uint64) []tensor {
 	r := rand.New(rand.NewPCG(seed, 0x6d696e696c6d))
 	const H, I, V, P, L = 384, 1536, 30522, 512, 6
 	norm := func(n int, mean, std float64) []float32 {
@@ -137,31 +156,81 @@ func testVocab() []string {
 }
 
 // writeRandomModel writes a complete model directory with random MiniLM-
-// shaped weights and returns its path.
+// shaped weights into a new temporary directory and returns its path.
 func writeRandomModel(t testing.TB, seed uint64) string {
 	t.Helper()
 	dir := t.TempDir()
-	write := func(name string, data []byte) {
+	if err := writeModelDir(dir, seed); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func writeModelDir(dir string, seed uint64) error {
+	write := func(name string, data []byte) error {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		return os.WriteFile(p, data, 0o644)
 	}
 	cfg, _ := json.Marshal(miniLMConfig)
-	write("config.json", cfg)
 	var vb bytes.Buffer
 	for _, s := range testVocab() {
 		vb.WriteString(s + "\n")
 	}
-	write("vocab.txt", vb.Bytes())
-	write("tokenizer_config.json", []byte(`{"do_lower_case": true, "tokenize_chinese_chars": true, "strip_accents": null}`))
-	write("sentence_bert_config.json", []byte(`{"max_seq_length": 256, "do_lower_case": false}`))
-	write("1_Pooling/config.json", []byte(`{"word_embedding_dimension": 384, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": false, "pooling_mode_mean_sqrt_len_tokens": false}`))
-	if err := writeSafetensors(filepath.Join(dir, "model.safetensors"), randomMiniLM(seed)); err != nil {
-		t.Fatal(err)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{"config.json", cfg},
+		{"vocab.txt", vb.Bytes()},
+		{"tokenizer_config.json", []byte(`{"do_lower_case": true, "tokenize_chinese_chars": true, "strip_accents": null}`)},
+		{"sentence_bert_config.json", []byte(`{"max_seq_length": 256, "do_lower_case": false}`)},
+		{"1_Pooling/config.json", []byte(`{"word_embedding_dimension": 384, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": false, "pooling_mode_mean_sqrt_len_tokens": false}`)},
+	} {
+		if err := write(f.name, f.data); err != nil {
+			return err
+		}
 	}
-	return dir
+	return writeSafetensors(filepath.Join(dir, "model.safetensors"), randomMiniLM(seed))
+}
+
+// testSeed seeds the random MiniLM-shaped model that the tests share.
+const testSeed = 20261122
+
+var (
+	sharedOnce sync.Once
+	sharedDir  string
+	sharedEnc  *Encoder
+	sharedErr  error
+)
+
+// sharedModel returns a model directory (random MiniLM weights, testSeed)
+// and its loaded Encoder, made once per test binary and removed by
+// TestMain. Callers must not change the encoder's settings.
+func sharedModel(t testing.TB) (string, *Encoder) {
+	t.Helper()
+	sharedOnce.Do(func() {
+		sharedDir, sharedErr = os.MkdirTemp("", "bert-test-model-")
+		if sharedErr != nil {
+			return
+		}
+		sharedErr = writeModelDir(sharedDir, testSeed)
+		if sharedErr == nil {
+			sharedEnc, sharedErr = Load(sharedDir)
+		}
+	})
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return sharedDir, sharedEnc
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	os.Exit(code)
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const sharedModel = "../../../../shared/models/all-minilm-l6-v2"
+const sharedMiniLMDir = "../../../../shared/models/all-minilm-l6-v2"
 
 func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
@@ -27,11 +27,7 @@ func copyFile(t *testing.T, src, dst string) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	dir := writeRandomModel(t, 3)
-	enc, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, enc := sharedModel(t)
 	b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
 	sum := sha256.Sum256(b)
 	if want := "bert:" + filepath.Base(dir) + "@" + hex.EncodeToString(sum[:])[:12]; enc.ModelID() != want {
@@ -77,7 +73,7 @@ func TestLoadErrors(t *testing.T) {
 			os.WriteFile(p, b[:len(b)/2], 0o644)
 		}, []string{"model.safetensors is truncated", "incomplete tensors"}},
 		{"wrong shape", func(d string) {
-			ts := randomMiniLM(4)
+			ts := randomMiniLM(testSeed)
 			for i := range ts {
 				if ts[i].name == "encoder.layer.3.intermediate.dense.weight" {
 					ts[i].shape = []int{384, 1536}
@@ -112,13 +108,13 @@ func TestLoadErrors(t *testing.T) {
 // TestPartialMiniLMWeights: the shared prefix of the official file loads its
 // header but is reported as truncated, naming the tensors.
 func TestPartialMiniLMWeights(t *testing.T) {
-	partial := filepath.Join(sharedModel, "partial", "model.safetensors.first-851968-bytes")
+	partial := filepath.Join(sharedMiniLMDir, "partial", "model.safetensors.first-851968-bytes")
 	if _, err := os.Stat(partial); err != nil {
 		t.Skipf("skipping: %s not found", partial)
 	}
 	d := t.TempDir()
 	for _, f := range []string{"config.json", "tokenizer.json", "sentence_bert_config.json", "1_Pooling/config.json"} {
-		copyFile(t, filepath.Join(sharedModel, f), filepath.Join(d, f))
+		copyFile(t, filepath.Join(sharedMiniLMDir, f), filepath.Join(d, f))
 	}
 	copyFile(t, partial, filepath.Join(d, "model.safetensors"))
 	_, err := Load(d)

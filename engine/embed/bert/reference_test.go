@@ -28,10 +28,10 @@ func findFullMiniLM() (string, []string) {
 		return d, nil
 	}
 	looked = append(looked, err.Error())
-	if isModelDir(sharedModel) {
-		return sharedModel, nil
+	if isModelDir(sharedMiniLMDir) {
+		return sharedMiniLMDir, nil
 	}
-	looked = append(looked, filepath.Join(sharedModel, "model.safetensors")+" (absent: shared/ has only a partial file)")
+	looked = append(looked, filepath.Join(sharedMiniLMDir, "model.safetensors")+" (absent: shared/ has only a partial file)")
 	return "", looked
 }
 
