@@ -2,11 +2,11 @@ package engine
 
 import (
 	"bufio"
-	"fmt"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
