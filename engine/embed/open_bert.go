@@ -1,8 +1,5 @@
-//go:build lakevec_bert_pending
-
-// The build tag above keeps this file out of the build until package bert
-// compiles; delete that line to build the native encoder in. Package bert
-// must not import this package (its tests may, from package bert_test).
+// Package bert must not import this package (its tests may, from package
+// bert_test).
 
 package embed
 

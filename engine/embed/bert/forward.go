@@ -12,7 +12,7 @@ import (
 )
 
 // rowBlock is the number of token rows one task of a row-parallel matrix
-// product handles (a multiple of gemm.MR).
+// product handles (a multiple of the kernels' row tiles, 6 and 12).
 const rowBlock = 48
 
 // parallelFor runs fn(w, i) for i in [0, n) on up to workers goroutines; w
@@ -94,7 +94,7 @@ func (ws *workspace) linear(workers int, dst []float32, src []float32, m int, w 
 	tasks := (panels + chunk - 1) / chunk
 	parallelFor(workers, tasks, func(wi, t int) {
 		p0, p1 := t*chunk, min(panels, (t+1)*chunk)
-		fill(0, m, p0*gemm.NR, min(n, p1*gemm.NR))
+		fill(0, m, p0*w.PanelWidth(), min(n, p1*w.PanelWidth()))
 		gemm.MulAdd(dst, n, src, k, m, w, p0, p1, &ws.scratch[wi].g)
 	})
 	if post != nil {

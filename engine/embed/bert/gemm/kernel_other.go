@@ -2,11 +2,6 @@
 
 package gemm
 
-// HasSIMD reports whether the AVX2/FMA micro-kernel is in use.
-func HasSIMD() bool { return false }
+func bestKernel() microKernel { return generic }
 
-func kernel(k int, a, b, c []float32, ldc int) {
-	if k > 0 {
-		kernelGeneric(k, a, b, c, ldc)
-	}
-}
+func kernels() []microKernel { return []microKernel{generic} }

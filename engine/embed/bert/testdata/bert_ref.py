@@ -6,7 +6,7 @@ the Go parity test and as the speed baseline for BenchmarkEmbed.
   bert_ref.py bench DIR|random [--batch 32 --seq 128 --iters 5 --threads 2]
 
 Mirrors Hugging Face BertModel: embeddings (word + position + token type 0)
-+ LayerNorm; per layer fused-free Q/K/V Linear, scaled dot-product attention
++ LayerNorm; per layer separate Q/K/V Linear layers, scaled dot-product attention
 with an additive mask of finfo.min on padding keys, output Linear, residual +
 LayerNorm, GELU (erf) FFN, residual + LayerNorm; then sentence-transformers
 mean pooling over attention_mask and L2 normalisation.
