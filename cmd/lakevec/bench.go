@@ -12,6 +12,7 @@ import (
 
 	"github.com/lakevec/lakevec/bench"
 	"github.com/lakevec/lakevec/bench/gen"
+	"github.com/lakevec/lakevec/engine/embed"
 )
 
 // newBenchCmd is `lakevec bench`: recall and speed against peers, and
@@ -25,7 +26,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr))
+	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr), newBenchBEIRCmd(stdout, stderr))
 	return cmd
 }
 
@@ -180,5 +181,42 @@ line per (mode, ef) on stdout, a table on stderr.`,
 	f.StringVar(&efs, "ef", efs, "comma-separated beam widths")
 	f.Uint64Var(&c.Seed, "seed", 1, "seed")
 	f.IntVar(&c.Threads, "threads", 0, "build threads (default all cores)")
+	return cmd
+}
+
+func newBenchBEIRCmd(stdout, stderr io.Writer) *cobra.Command {
+	var c bench.BEIRConfig
+	var fl embedFlags
+	cmd := &cobra.Command{
+		Use:   "beir --dataset DIR [--embedder ...]",
+		Short: "Retrieval quality (nDCG@10, Recall@100) on a BEIR collection, exact and HNSW",
+		Example: `  lakevec bench beir --dataset ../shared/data/ir/scifact
+  lakevec bench beir --dataset scifact --embedder bert --model-dir ~/models/all-MiniLM-L6-v2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if c.Dataset == "" {
+				return usagef("--dataset is required")
+			}
+			cfg, notice, err := embedConfig(cmd, fl)
+			if err != nil {
+				return usageError{err}
+			}
+			if notice {
+				fmt.Fprintln(stderr, lexicalNotice)
+			}
+			e, err := embed.Open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			c.Embedder = e
+			_, err = bench.RunBEIR(cmd.Context(), c, stdout, stderr)
+			return benchError(err)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Dataset, "dataset", "", "BEIR directory (corpus.jsonl, queries.jsonl, qrels/)")
+	f.StringVar(&c.Split, "split", "test", "qrels split")
+	f.IntVar(&c.Ef, "ef", 400, "HNSW beam width (100 results are asked)")
+	addEmbedderFlags(f, &fl)
 	return cmd
 }
