@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lakevec/lakevec/engine/chunk"
+	"github.com/lakevec/lakevec/engine/embed"
 )
 
 var sitePolicy = filepath.Join("..", "..", "shared", "data", "site-policy", "versions.jsonl.gz")
@@ -452,5 +453,57 @@ func TestRebuildFromLake(t *testing.T) {
 	rep2, err := k.Ingest(ctx, []DocInput{{DocID: "new.md", Text: "A document ingested after the rebuild, long enough to be a chunk."}}, time.Now())
 	if err != nil || rep2.Seq != before.Batches+1 {
 		t.Fatalf("ingest after rebuild: seq %d (want %d) %v", rep2.Seq, before.Batches+1, err)
+	}
+}
+
+// otherModel is a second embedder for the reembed test: the lexical
+// vectors negated, under another model id.
+type otherModel struct{ embed.Embedder }
+
+func (otherModel) ModelID() string { return "test-negated-v1" }
+func (o otherModel) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vs, err := o.Embedder.Embed(ctx, texts)
+	for _, v := range vs {
+		for i := range v {
+			v[i] = -v[i]
+		}
+	}
+	return vs, err
+}
+
+func TestReembed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mem := NewMemHistory()
+	k, err := Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := "The retention paragraph says we keep account data for ninety days after closure."
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: p}}, t0)
+	k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: strings.Replace(p, "ninety", "thirty", 1)}}, t0.Add(time.Hour))
+	lex := k.emb
+	k.Close()
+	other := otherModel{lex}
+	if _, err := Open(ctx, dir, Options{History: mem, Embedder: other}); !errors.Is(err, embed.ErrModelMismatch) || !strings.Contains(err.Error(), "lakevec reembed") {
+		t.Fatalf("opening with another model: %v", err)
+	}
+	rep, err := Reembed(ctx, dir, Options{Embedder: other})
+	if err != nil || rep.Texts != 2 || rep.Versions != 2 {
+		t.Fatalf("reembed %+v %v", rep, err)
+	}
+	k, err = Open(ctx, dir, Options{History: mem, Embedder: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	at := t0.Add(time.Minute)
+	hits, err := k.Search(ctx, p, SearchOptions{K: 1, AsOf: &at})
+	if err != nil || len(hits) != 1 || !strings.Contains(hits[0].Text, "ninety") || hits[0].Score < 0.99 {
+		t.Fatalf("as-of search after reembed: %+v %v", hits, err)
+	}
+	if vs, _ := k.History("a.md"); len(vs) != 2 {
+		t.Fatalf("history changed by reembed: %+v", vs)
 	}
 }

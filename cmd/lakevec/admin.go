@@ -173,3 +173,44 @@ func newOptimizeCmd(stdout, stderr io.Writer) *cobra.Command {
 	addKBFlags(cmd.Flags(), &fl, false)
 	return cmd
 }
+
+func newReembedCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl kbFlags
+	cmd := &cobra.Command{
+		Use:   "reembed --embedder ... [--model-dir DIR]",
+		Short: "Switch a collection to another embedder, re-embedding every chunk version",
+		Long: `reembed embeds every distinct chunk text of every version, current and
+historical, with the embedder the flags choose, switches the collection's
+model id, and rebuilds the indexes. Documents, versions and validity
+intervals do not change.`,
+		Example: `  lakevec reembed --embedder bert --model-dir ~/models/all-MiniLM-L6-v2`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, _, err := embedConfig(cmd, fl.emb)
+			if err != nil {
+				return usageError{err}
+			}
+			e, err := embed.Open(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			rep, err := engine.Reembed(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e})
+			if err != nil {
+				return err
+			}
+			k, err := openKB(ctx, cmd, fl, stderr) // builds the indexes with the new vectors
+			if err != nil {
+				return err
+			}
+			defer k.Close()
+			if fl.json {
+				return json.NewEncoder(stdout).Encode(rep)
+			}
+			fmt.Fprintf(stdout, "re-embedded %d distinct texts of %d chunk versions: %s -> %s\n", rep.Texts, rep.Versions, rep.From, rep.To)
+			return nil
+		},
+	}
+	addKBFlags(cmd.Flags(), &fl, true)
+	return cmd
+}

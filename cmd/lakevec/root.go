@@ -49,7 +49,7 @@ re-does work it has already done.`,
 	root.AddCommand(newSearchCmd(stdout, stderr), newCompareCmd(stdout, stderr))
 	root.AddCommand(newHistoryCmd(stdout, stderr), newShowCmd(stdout, stderr), newDiffCmd(stdout, stderr))
 	root.AddCommand(newVerifyCmd(stdout, stderr), newResetCmd(stdout, stderr), newDemoCmd(stdout, stderr))
-	root.AddCommand(newRebuildCmd(stdout, stderr), newOptimizeCmd(stdout, stderr))
+	root.AddCommand(newRebuildCmd(stdout, stderr), newOptimizeCmd(stdout, stderr), newReembedCmd(stdout, stderr))
 	root.AddCommand(newEmbedCmd(stdout, stderr))
 	return root
 }
