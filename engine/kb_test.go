@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
+
 	"github.com/lakevec/lakevec/engine/chunk"
 	"github.com/lakevec/lakevec/engine/embed"
 )
@@ -505,5 +507,44 @@ func TestReembed(t *testing.T) {
 	}
 	if vs, _ := k.History("a.md"); len(vs) != 2 {
 		t.Fatalf("history changed by reembed: %+v", vs)
+	}
+}
+
+// TestCorruptStoreIsAnError damages one stored chunk version: opening the
+// data directory must fail naming the record, not reset or skip it.
+func TestCorruptStoreIsAnError(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mem := NewMemHistory()
+	k, err := Open(ctx, dir, Options{History: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: "A paragraph long enough to be stored as a chunk of its own here."}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	k.Close()
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "store")).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := rowKey("docs", 0)
+	err = db.Update(func(txn *badger.Txn) error {
+		it, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, _ := it.ValueCopy(nil)
+		v[len(v)/2] ^= 0x20
+		return txn.Set(key, v)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, dir, Options{History: mem})
+	var ce *CorruptStoreError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrCorruptStore) || ce.Key != string(key) {
+		t.Fatalf("open with a damaged row: %v, want a CorruptStoreError naming %q", err, key)
 	}
 }
