@@ -414,6 +414,9 @@ func TestScoreRun(t *testing.T) {
 // HNSW run (default ef 400 for 100 results) must lose under 0.005 nDCG@10
 // against exact search.
 func TestRunBEIRSciFact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embeds 5,183 abstracts; run without -short")
+	}
 	dir := filepath.Join("..", "..", "shared", "data", "ir", "scifact")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("scifact not present: %v", err)

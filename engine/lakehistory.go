@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/lakevec/lakevec/lake/history"
@@ -13,15 +14,40 @@ import (
 // SQLite catalog under the data directory.
 type LakeHistory struct{ t *history.Table }
 
+// LakeOptions place the history table elsewhere than the default
+// file:// warehouse under the data directory. The catalog (SQLite) stays
+// in the data directory.
+type LakeOptions struct {
+	// Warehouse is "file:///abs/dir" or "s3://bucket/prefix"; empty for the
+	// default.
+	Warehouse string
+	// S3 configures an s3:// warehouse: endpoint (for MinIO-like servers,
+	// path-style), region, static credentials (empty: the AWS default
+	// chain, e.g. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+	S3 history.S3Options
+}
+
 // OpenLakeHistory opens (creating if needed) the history table of
 // collection in the data directory dir.
 func OpenLakeHistory(ctx context.Context, dir, collection string) (*LakeHistory, error) {
+	return OpenLakeHistoryWith(ctx, dir, collection, LakeOptions{})
+}
+
+// OpenLakeHistoryWith is OpenLakeHistory with the table placed by o.
+func OpenLakeHistoryWith(ctx context.Context, dir, collection string, o LakeOptions) (*LakeHistory, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, err
+	}
 	cfg := history.DefaultConfig(abs)
 	cfg.Name = collection + "_chunks"
+	if o.Warehouse != "" {
+		cfg.Warehouse = o.Warehouse
+	}
+	cfg.S3 = o.S3
 	t, err := history.OpenTable(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open the history table of %s: %w", collection, err)

@@ -114,7 +114,7 @@ keys the embeddings, which come from the lake, not the embedder).`,
 			if err != nil {
 				return err
 			}
-			hist, err := openLakeHistory(ctx, fl.data, fl.collection)
+			hist, err := openLakeHistory(ctx, fl)
 			if err != nil {
 				return err
 			}
@@ -151,10 +151,7 @@ func newOptimizeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Compact the small files of the collection's history table",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := validCollection(fl.collection); err != nil {
-				return err
-			}
-			h, err := engine.OpenLakeHistory(cmd.Context(), fl.data, fl.collection)
+			h, err := openLakeHistory(cmd.Context(), fl)
 			if err != nil {
 				return err
 			}

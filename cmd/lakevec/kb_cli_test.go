@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -119,5 +123,33 @@ func TestIngestSearchShowCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !os.IsNotExist(err) {
 		t.Fatalf("data directory still there after reset: %v", err)
+	}
+}
+
+// TestS3WarehouseCLI keeps the history table on an in-process fake S3
+// (gofakes3) through the CLI flags: ingest, as-of search and verify.
+func TestS3WarehouseCLI(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("lake"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test-key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+	data := t.TempDir()
+	docs := t.TempDir()
+	os.WriteFile(filepath.Join(docs, "a.md"), []byte("The warehouse of this collection lives in an object store bucket."), 0o644)
+	s3 := []string{"--data", data, "--warehouse", "s3://lake/wh", "--s3-endpoint", srv.URL, "--s3-region", "us-east-1"}
+	if code, _, errOut := cli(t, append([]string{"ingest", docs, "--at", "2024-01-01"}, s3...)...); code != 0 {
+		t.Fatalf("ingest: %s", errOut)
+	}
+	code, out, errOut := cli(t, append([]string{"verify"}, s3...)...)
+	if code != 0 || !strings.Contains(out, "0 problems") {
+		t.Fatalf("verify: %d %s %s", code, out, errOut)
+	}
+	objs, err := backend.ListBucket("lake", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil || len(objs.Contents) == 0 {
+		t.Fatalf("nothing written to the bucket: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ type kbFlags struct {
 	data, collection string
 	json             bool
 	emb              embedFlags
+	lake             engine.LakeOptions
 }
 
 func addKBFlags(f *pflag.FlagSet, fl *kbFlags, withEmbedder bool) {
@@ -30,6 +31,9 @@ func addKBFlags(f *pflag.FlagSet, fl *kbFlags, withEmbedder bool) {
 	f.StringVar(&fl.data, "data", def, "data directory (env LAKEVEC_DATA)")
 	f.StringVar(&fl.collection, "collection", "docs", "documents collection")
 	f.BoolVar(&fl.json, "json", false, "print JSON")
+	f.StringVar(&fl.lake.Warehouse, "warehouse", os.Getenv("LAKEVEC_WAREHOUSE"), "where the history table's files live: file:///abs/dir or s3://bucket/prefix (env LAKEVEC_WAREHOUSE; default under --data)")
+	f.StringVar(&fl.lake.S3.Endpoint, "s3-endpoint", os.Getenv("LAKEVEC_S3_ENDPOINT"), "S3-compatible endpoint for an s3:// warehouse, e.g. http://127.0.0.1:9000 (path-style; credentials from the AWS environment)")
+	f.StringVar(&fl.lake.S3.Region, "s3-region", os.Getenv("LAKEVEC_S3_REGION"), "region of an s3:// warehouse")
 	if withEmbedder {
 		addEmbedderFlags(f, &fl.emb)
 	}
@@ -49,7 +53,7 @@ func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Write
 	if notice {
 		fmt.Fprintln(stderr, lexicalNotice)
 	}
-	hist, err := openLakeHistory(ctx, fl.data, fl.collection)
+	hist, err := openLakeHistory(ctx, fl)
 	if err != nil {
 		return nil, err
 	}
@@ -73,11 +77,11 @@ func parseTime(flag, s string) (time.Time, error) {
 
 // openLakeHistory opens the Iceberg history table of a collection under
 // the data directory.
-func openLakeHistory(ctx context.Context, data, collection string) (engine.History, error) {
-	if err := validCollection(collection); err != nil {
+func openLakeHistory(ctx context.Context, fl kbFlags) (*engine.LakeHistory, error) {
+	if err := validCollection(fl.collection); err != nil {
 		return nil, err
 	}
-	return engine.OpenLakeHistory(ctx, data, collection)
+	return engine.OpenLakeHistoryWith(ctx, fl.data, fl.collection, fl.lake)
 }
 
 func validCollection(c string) error {
