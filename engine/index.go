@@ -52,24 +52,14 @@ func (k *KB) loadIndexes(ctx context.Context) error {
 	k.from, k.to = make([]int64, k.meta.NextRow), make([]int64, k.meta.NextRow)
 	var rows []chunkVersion
 	err := k.db.View(func(txn *badger.Txn) error {
-		p := rowPrefix(k.coll)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix(p); it.Next() {
-			var cv chunkVersion
-			key := it.Item().KeyCopy(nil)
-			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindRow, &cv) }); err != nil {
-				return err
-			}
+		return scanRecords(txn, rowPrefix(k.coll), nil, kindRow, func(key []byte, cv *chunkVersion) error {
 			if cv.Row >= k.meta.NextRow {
 				return &CorruptStoreError{Key: string(key), Reason: fmt.Sprintf("row %d beyond the collection's %d rows", cv.Row, k.meta.NextRow)}
 			}
 			k.from[cv.Row], k.to[cv.Row] = cv.From, cv.To
-			rows = append(rows, cv)
-		}
-		return nil
+			rows = append(rows, *cv)
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("load rows: %w", err)
@@ -97,23 +87,13 @@ func (k *KB) loadIndexes(ctx context.Context) error {
 		byRow[r.Row] = r
 	}
 	err = k.db.View(func(txn *badger.Txn) error {
-		p := chgPrefix(k.coll)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(chgKey(k.coll, seq+1)); it.ValidForPrefix(p); it.Next() {
-			var ch change
-			key := it.Item().KeyCopy(nil)
-			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindChange, &ch) }); err != nil {
-				return err
-			}
+		return scanRecords(txn, chgPrefix(k.coll), chgKey(k.coll, seq+1), kindChange, func(_ []byte, ch *change) error {
 			for _, r := range ch.Opened {
 				opened = append(opened, byRow[r])
 			}
 			closed = append(closed, ch.Closed...)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("replay changes after checkpoint %d: %w", seq, err)

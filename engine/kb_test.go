@@ -548,3 +548,29 @@ func TestCorruptStoreIsAnError(t *testing.T) {
 		t.Fatalf("open with a damaged row: %v, want a CorruptStoreError naming %q", err, key)
 	}
 }
+
+func TestCompare(t *testing.T) {
+	ctx := context.Background()
+	k, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	keep := "Account data is kept for ninety days after the account is closed by its owner."
+	gone := "Cookies remember the preferences of the visitor between two visits of the site."
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := t0.Add(24 * time.Hour)
+	k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: keep + "\n\n" + gone}}, t0)
+	k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: strings.Replace(keep, "ninety", "thirty", 1) + "\n\nA new paragraph about account appeals and how an account owner asks."}}, t1)
+	c, err := k.Compare(ctx, "account data kept after closed", t0, t1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks := map[string]string{}
+	for _, e := range c {
+		marks[e.Text[:10]] = e.Mark
+	}
+	if marks["Account da"] != "changed" || marks["Cookies re"] != "removed" || marks["A new para"] != "added" {
+		t.Fatalf("compare marks %v", marks)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
+	"unicode"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -94,7 +96,14 @@ func (k *KB) plan(ctx context.Context, docs []DocInput, at int64, rep *Report) (
 				}
 				stored[i] = align.Stored{Key: c.Key, Hash: h}
 			}
-			res := align.Align(stored, hashes, func() uint32 { st.NextKey++; return st.NextKey - 1 })
+			similar := func(oi, nj int) bool {
+				var cv chunkVersion
+				if ok, err := getRecord(txn, rowKey(k.coll, st.Chunks[oi].Row), kindRow, &cv); !ok || err != nil {
+					return false
+				}
+				return similarText(cv.Text, chunks[nj].Text)
+			}
+			res := align.Align(stored, hashes, func() uint32 { st.NextKey++; return st.NextKey - 1 }, similar)
 			rowOf := map[uint32]uint32{}
 			for _, c := range st.Chunks {
 				rowOf[c.Key] = c.Row
@@ -249,4 +258,29 @@ func hashDirection(text string, dim int) []float32 {
 		v[i] /= float32(math.Sqrt(n))
 	}
 	return v
+}
+
+// similarText says whether b can be an edit of a: their sets of words
+// overlap by at least 30 % (Jaccard). Lineage (a modified chunk's parent)
+// is only recorded for such pairs.
+func similarText(a, b string) bool {
+	wa, wb := wordSet(a), wordSet(b)
+	if len(wa) == 0 || len(wb) == 0 {
+		return false
+	}
+	inter := 0
+	for w := range wa {
+		if wb[w] {
+			inter++
+		}
+	}
+	return float64(inter) >= 0.3*float64(len(wa)+len(wb)-inter)
+}
+
+func wordSet(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		out[w] = true
+	}
+	return out
 }

@@ -141,20 +141,10 @@ var ErrNoDocument = errors.New("no such document")
 func (k *KB) History(docID string) ([]VersionInfo, error) {
 	var out []VersionInfo
 	err := k.db.View(func(txn *badger.Txn) error {
-		p := docVerPrefix(k.coll, docID)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix(p); it.Next() {
-			var v docVersion
-			key := it.Item().KeyCopy(nil)
-			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindDocVer, &v) }); err != nil {
-				return err
-			}
+		return scanRecords(txn, docVerPrefix(k.coll, docID), nil, kindDocVer, func(_ []byte, v *docVersion) error {
 			out = append(out, VersionInfo{Seq: v.Seq, At: time.UnixMilli(v.At).UTC(), Op: v.Op, Chunks: len(v.Chunks), Counts: v.Counts})
-		}
-		return nil
+			return nil
+		})
 	})
 	if err == nil && len(out) == 0 {
 		err = fmt.Errorf("%w: %q", ErrNoDocument, docID)
@@ -164,22 +154,16 @@ func (k *KB) History(docID string) ([]VersionInfo, error) {
 
 // versionAt returns the version of docID in force at t (nil: latest).
 func (k *KB) versionAt(txn *badger.Txn, docID string, t *time.Time) (*docVersion, error) {
-	p := docVerPrefix(k.coll, docID)
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = p
-	it := txn.NewIterator(opts)
-	defer it.Close()
 	var cur *docVersion
-	for it.Rewind(); it.ValidForPrefix(p); it.Next() {
-		var v docVersion
-		key := it.Item().KeyCopy(nil)
-		if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindDocVer, &v) }); err != nil {
-			return nil, err
-		}
+	err := scanRecords(txn, docVerPrefix(k.coll, docID), nil, kindDocVer, func(_ []byte, v *docVersion) error {
 		if t != nil && v.At > t.UTC().UnixMilli() {
-			break
+			return errStop
 		}
-		cur = &v
+		cur = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if cur == nil || cur.Op == "delete" {
 		when := "now"
@@ -273,17 +257,7 @@ func (k *KB) Verify(ctx context.Context) ([]string, error) {
 	defer k.mu.RUnlock()
 	seen := 0
 	err = k.db.View(func(txn *badger.Txn) error {
-		p := rowPrefix(k.coll)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix(p); it.Next() {
-			var cv chunkVersion
-			key := it.Item().KeyCopy(nil)
-			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindRow, &cv) }); err != nil {
-				return err
-			}
+		return scanRecords(txn, rowPrefix(k.coll), nil, kindRow, func(_ []byte, cv *chunkVersion) error {
 			seen++
 			id := fmt.Sprintf("%s\x00%d\x00%s", cv.DocID, cv.Key, cv.Hash)
 			if v, ok := lake[id]; !ok {
@@ -299,8 +273,8 @@ func (k *KB) Verify(ctx context.Context) ([]string, error) {
 			if inHot != (cv.To == openEnd) {
 				problems = append(problems, fmt.Sprintf("row %d: valid now %v, in the hot index %v", cv.Row, cv.To == openEnd, inHot))
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
@@ -321,22 +295,12 @@ var _ = context.Background
 func (k *KB) Docs() ([]string, error) {
 	var out []string
 	err := k.db.View(func(txn *badger.Txn) error {
-		p := docPrefix(k.coll)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix(p); it.Next() {
-			var st docState
-			key := it.Item().KeyCopy(nil)
-			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindDoc, &st) }); err != nil {
-				return err
-			}
+		return scanRecords(txn, docPrefix(k.coll), nil, kindDoc, func(_ []byte, st *docState) error {
 			if !st.Deleted {
 				out = append(out, st.DocID)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }
@@ -462,49 +426,42 @@ func (k *KB) Compare(ctx context.Context, query string, t1, t2 time.Time, n int)
 	return out, nil
 }
 
-// isAncestor reports whether row old is on the parent chain of row cur
-// (same document, following chunk keys through parents).
+// isAncestor reports whether row old is on the parent chain of row cur:
+// a modified chunk names the key it replaced, and a key names one version
+// within its document.
 func (k *KB) isAncestor(old, cur uint32) bool {
-	var oldKey uint32
-	var curV chunkVersion
+	found := false
 	k.db.View(func(txn *badger.Txn) error {
-		var o chunkVersion
-		if ok, _ := getRecord(txn, rowKey(k.coll, old), kindRow, &o); ok {
-			oldKey = o.Key
+		var o, c chunkVersion
+		if ok, err := getRecord(txn, rowKey(k.coll, old), kindRow, &o); !ok || err != nil {
+			return err
 		}
-		getRecord(txn, rowKey(k.coll, cur), kindRow, &curV)
-		// Walk parents through the document's chunk keys: a key's versions
-		// share the key, and a modified chunk names its parent key.
-		seen := 0
-		for curV.Parent != 0 && curV.Parent != oldKey && seen < 1000 {
-			seen++
-			// Find the version with key == curV.Parent: its row is in an
-			// earlier document version; scan the document's versions.
-			p := docVerPrefix(k.coll, curV.DocID)
-			opts := badger.DefaultIteratorOptions
-			opts.Prefix = p
-			it := txn.NewIterator(opts)
-			found := false
-			for it.Rewind(); it.ValidForPrefix(p) && !found; it.Next() {
-				var v docVersion
-				key := it.Item().KeyCopy(nil)
-				if it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindDocVer, &v) }) != nil {
-					break
-				}
-				for _, c := range v.Chunks {
-					if c.Key == curV.Parent {
-						getRecord(txn, rowKey(k.coll, c.Row), kindRow, &curV)
-						found = true
-						break
-					}
-				}
+		if ok, err := getRecord(txn, rowKey(k.coll, cur), kindRow, &c); !ok || err != nil || c.DocID != o.DocID {
+			return err
+		}
+		rowOfKey := map[uint32]uint32{}
+		if err := scanRecords(txn, docVerPrefix(k.coll, c.DocID), nil, kindDocVer, func(_ []byte, v *docVersion) error {
+			for _, ch := range v.Chunks {
+				rowOfKey[ch.Key] = ch.Row
 			}
-			it.Close()
-			if !found {
-				break
+			return nil
+		}); err != nil {
+			return err
+		}
+		for steps := 0; c.Parent != 0 && steps < len(rowOfKey); steps++ {
+			if c.Parent == o.Key {
+				found = true
+				return nil
+			}
+			row, ok := rowOfKey[c.Parent]
+			if !ok {
+				return nil
+			}
+			if ok, err := getRecord(txn, rowKey(k.coll, row), kindRow, &c); !ok || err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	return oldKey != 0 && (curV.Parent == oldKey || curV.Key == oldKey)
+	return found
 }

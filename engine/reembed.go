@@ -56,21 +56,11 @@ func Reembed(ctx context.Context, dir string, o Options) (ReembedReport, error) 
 		if !found {
 			return fmt.Errorf("no collection %q in %s", o.Collection, dir)
 		}
-		p := rowPrefix(o.Collection)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.ValidForPrefix(p); it.Next() {
-			var cv chunkVersion
-			key := it.Item().KeyCopy(nil)
-			if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kindRow, &cv) }); err != nil {
-				return err
-			}
+		return scanRecords(txn, rowPrefix(o.Collection), nil, kindRow, func(_ []byte, cv *chunkVersion) error {
 			texts[cv.Hash] = cv.Text
 			rep.Versions++
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return rep, fmt.Errorf("reembed: %w", err)

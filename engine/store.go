@@ -214,3 +214,33 @@ type change struct {
 	Opened []uint32 `json:"opened,omitempty"`
 	Closed []uint32 `json:"closed,omitempty"`
 }
+
+// errStop ends a scanRecords walk early without an error.
+var errStop = errors.New("stop scanning")
+
+// scanRecords decodes every record of kind under prefix in key order,
+// starting at seek (nil: the first), and calls fn with each until fn
+// returns errStop (the walk ends, no error) or another error.
+func scanRecords[T any](txn *badger.Txn, prefix, seek []byte, kind byte, fn func(key []byte, v *T) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	if seek == nil {
+		seek = prefix
+	}
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		var v T
+		key := it.Item().KeyCopy(nil)
+		if err := it.Item().Value(func(b []byte) error { return decodeRecord(key, b, kind, &v) }); err != nil {
+			return err
+		}
+		if err := fn(key, &v); err != nil {
+			if err == errStop {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}

@@ -19,8 +19,11 @@
 //     also outside it (the paragraph went elsewhere in the document). It
 //     keeps the stored key; nothing is re-embedded.
 //  3. Modified: in each gap between consecutive LCS matches, the remaining
-//     stored and new chunks are paired in order; each pair is a new chunk
-//     whose parent is the stored one.
+//     stored and new chunks are paired in order, each new chunk with the
+//     first later stored one that similar accepts (any, when similar is
+//     nil); each pair is a new chunk whose parent is the stored one. So an
+//     edited paragraph keeps its lineage, and an unrelated paragraph that
+//     happens to replace a deleted one does not inherit it.
 //  4. Whatever is left is added (new key, no parent) or removed.
 package align
 
@@ -88,8 +91,9 @@ func (r Result) Counts() map[Kind]int {
 }
 
 // Align aligns the new hashes against the stored chunks. nextKey hands out
-// fresh keys (never one in use); keys are never 0.
-func Align(stored []Stored, next []Hash, nextKey func() uint32) Result {
+// fresh keys (never one in use); keys are never 0. similar, if not nil,
+// says whether new chunk newPos can be an edit of stored chunk oldPos.
+func Align(stored []Stored, next []Hash, nextKey func() uint32, similar func(oldPos, newPos int) bool) Result {
 	n, m := len(stored), len(next)
 	oldMatch := make([]int, n) // new position matched, or -1
 	newMatch := make([]int, m) // stored position matched, or -1
@@ -162,16 +166,22 @@ func Align(stored []Stored, next []Hash, nextKey func() uint32) Result {
 				news = append(news, j)
 			}
 		}
-		for k, nj := range news {
-			if k < len(olds) {
-				oi := olds[k]
-				res.Chunks[nj] = Chunk{Pos: nj, Kind: Modified, Key: nextKey(), Parent: stored[oi].Key, OldPos: oi}
-			} else {
-				res.Chunks[nj] = Chunk{Pos: nj, Kind: Added, Key: nextKey(), OldPos: -1}
+		paired := make([]bool, len(olds))
+		next := 0 // pairs keep document order: search after the last pair
+		for _, nj := range news {
+			res.Chunks[nj] = Chunk{Pos: nj, Kind: Added, Key: nextKey(), OldPos: -1}
+			for k := next; k < len(olds); k++ {
+				if oi := olds[k]; similar == nil || similar(oi, nj) {
+					res.Chunks[nj].Kind, res.Chunks[nj].Parent, res.Chunks[nj].OldPos = Modified, stored[oi].Key, oi
+					paired[k], next = true, k+1
+					break
+				}
 			}
 		}
-		for k := len(news); k < len(olds); k++ {
-			res.Removed = append(res.Removed, stored[olds[k]])
+		for k, oi := range olds {
+			if !paired[k] {
+				res.Removed = append(res.Removed, stored[oi])
+			}
 		}
 		i, j = ai+1, aj+1
 		if ai == n && aj == m {

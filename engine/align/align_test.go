@@ -39,8 +39,14 @@ func parse(t *testing.T, d *datadriven.TestData) ([]Stored, []Hash, map[Hash]str
 func TestDataDriven(t *testing.T) {
 	datadriven.RunTest(t, "testdata/align", func(t *testing.T, d *datadriven.TestData) string {
 		stored, next, names := parse(t, d)
+		// With the "similar" argument, a new chunk can only be an edit of a
+		// stored one whose text shares its first letter (x1 edits x).
+		var similar func(int, int) bool
+		if d.HasArg("similar") {
+			similar = func(o, n int) bool { return names[stored[o].Hash][0] == names[next[n]][0] }
+		}
 		key := uint32(100)
-		r := Align(stored, next, func() uint32 { key++; return key })
+		r := Align(stored, next, func() uint32 { key++; return key }, similar)
 		var b strings.Builder
 		for _, c := range r.Chunks {
 			fmt.Fprintf(&b, "%d %s %s key=%d", c.Pos, names[next[c.Pos]], c.Kind, c.Key)
@@ -91,7 +97,7 @@ func TestProperties(t *testing.T) {
 			next = append(next[:j], append([]Hash{x}, next[j:]...)...)
 		}
 		key := uint32(1000)
-		r := Align(stored, next, func() uint32 { key++; return key })
+		r := Align(stored, next, func() uint32 { key++; return key }, nil)
 		if len(r.Chunks) != len(next) {
 			t.Fatalf("iter %d: %d outcomes for %d chunks", iter, len(r.Chunks), len(next))
 		}
