@@ -305,7 +305,10 @@ func (k *KB) Ingest(ctx context.Context, docs []DocInput, at time.Time) (Report,
 	}
 	k.failpoint("after-wal", b.Seq)
 	if err := k.commitBatch(ctx, b); err != nil {
-		return rep, fmt.Errorf("ingest batch %d: %w (the batch is in the write-ahead log and is completed when the data directory is next opened)", seq, err)
+		// The batch is logged: later batches must not be planned over it.
+		// The next write (or open) completes it first.
+		k.blocked = &batchError{seq, err}
+		return rep, fmt.Errorf("ingest batch %d: %w (the batch is in the write-ahead log; it is completed before the next write or when the data directory is next opened)", seq, err)
 	}
 	rep.Seq = seq
 	return rep, nil

@@ -303,6 +303,11 @@ func TestLakeFailureIsRetried(t *testing.T) {
 	if hits, _ := k.Search(ctx, text, SearchOptions{}); len(hits) != 0 {
 		t.Fatalf("an unacknowledged batch is visible: %+v", hits)
 	}
+	// While the lake is down, later writes are refused rather than planned
+	// on top of the unfinished batch.
+	if _, err := k.Ingest(ctx, []DocInput{{DocID: "b.md", Text: text + " b"}}, time.Now()); err == nil {
+		t.Fatal("a write was accepted on top of an unfinished batch")
+	}
 	k.Close()
 	mem.FailCommit = nil
 	k, err = Open(ctx, dir, Options{History: mem})
