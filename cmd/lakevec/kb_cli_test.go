@@ -112,6 +112,7 @@ func TestIngestSearchShowCLI(t *testing.T) {
 		{[]string{"delete", "nope.md", "--data", data}, 1, "not found"},
 		{[]string{"reset", "--data", data}, 2, "--yes"},
 		{[]string{"search", "x", "--data", data, "--collection", "Bad-Name"}, 2, "--collection"},
+		{[]string{"search", "x", "--data", filepath.Join(data, "typo")}, 1, "no lakevec data directory"},
 	} {
 		code, _, errOut := cli(t, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,16 @@ func addKBFlags(f *pflag.FlagSet, fl *kbFlags, withEmbedder bool) {
 // openKB opens the knowledge base the flags name, with the lake history
 // table under the data directory.
 func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Writer) (*engine.KB, error) {
+	// Only the commands that add documents create a data directory; a
+	// search of a mistyped --data must not answer "no results" from a
+	// fresh empty one.
+	switch cmd.Name() {
+	case "ingest", "import-history", "demo":
+	default:
+		if _, err := os.Stat(filepath.Join(fl.data, "store")); err != nil {
+			return nil, fmt.Errorf("no lakevec data directory at %s (ingest documents first, or give --data)", fl.data)
+		}
+	}
 	cfg, notice, err := embedConfig(cmd, fl.emb)
 	if err != nil {
 		return nil, usageError{err}
