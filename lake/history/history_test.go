@@ -499,3 +499,40 @@ func TestCompactDuringCommits(t *testing.T) {
 		t.Fatalf("batches = %v", got)
 	}
 }
+
+// TestCompactRefusesDeleteFiles: someone ran a merge-on-read delete on the
+// table; rewriting would resurrect the deleted rows (iceberg-go#2042), so
+// Compact refuses and changes nothing.
+func TestCompactRefusesDeleteFiles(t *testing.T) {
+	ctx := t.Context()
+	tb := openTest(t, DefaultConfig(t.TempDir()))
+	for id := uint64(1); id <= 2; id++ {
+		rows := testRows(10, id, 4)
+		rows[0].DocID = "victim"
+		if _, err := tb.Commit(ctx, id, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tbl, err := tb.load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.SetProperties(iceberg.Properties{table.WriteDeleteModeKey: table.WriteModeMergeOnRead}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Delete(ctx, iceberg.EqualTo(iceberg.Reference(colDocID), "victim"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := tb.SnapshotID(ctx)
+	_, _, err = tb.Compact(ctx)
+	if err == nil || !strings.Contains(err.Error(), "2042") {
+		t.Fatalf("compact with delete files: %v", err)
+	}
+	if after, _ := tb.SnapshotID(ctx); after != before {
+		t.Fatal("a refused compaction committed a snapshot")
+	}
+}
