@@ -113,13 +113,13 @@ func Open(ctx context.Context, dir string, o Options) (*KB, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "store")).WithLogger(nil))
+	db, err := openStore(dir)
 	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+		return nil, err
 	}
 	k := &KB{dir: dir, db: db, hist: o.History, emb: o.Embedder, opts: o, coll: o.Collection, lg: o.Logger}
 	if err := k.open(ctx); err != nil {
-		db.Close()
+		closeStore(db)
 		return nil, err
 	}
 	return k, nil
@@ -183,7 +183,7 @@ func (k *KB) Close() error {
 	if e := k.hist.Close(); err == nil {
 		err = e
 	}
-	if e := k.db.Close(); err == nil {
+	if e := closeStore(k.db); err == nil {
 		err = e
 	}
 	return err
