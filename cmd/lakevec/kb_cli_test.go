@@ -12,6 +12,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/parquet-go/parquet-go"
 )
 
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -152,5 +153,48 @@ func TestS3WarehouseCLI(t *testing.T) {
 	objs, err := backend.ListBucket("lake", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
 	if err != nil || len(objs.Contents) == 0 {
 		t.Fatalf("nothing written to the bucket: %v", err)
+	}
+}
+
+func TestAttachRefreshSearchCLI(t *testing.T) {
+	src, data := t.TempDir(), t.TempDir()
+	type row struct {
+		ID        int64     `parquet:"id"`
+		Embedding []float32 `parquet:"embedding,list"`
+	}
+	write := func(name string, rows []row) {
+		if err := parquet.WriteFile(filepath.Join(src, name), rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.parquet", []row{{1, []float32{1, 0, 0}}, {2, []float32{0, 1, 0}}})
+	code, out, errOut := cli(t, "attach", "vecs", "--parquet", src, "--vector-column", "embedding", "--data", data)
+	if code != 0 || !strings.Contains(out, "2 rows added") {
+		t.Fatalf("attach: %d %s %s", code, out, errOut)
+	}
+	write("b.parquet", []row{{3, []float32{0, 0, 1}}})
+	if code, out, _ = cli(t, "refresh", "vecs", "--data", data); code != 0 || !strings.Contains(out, "1 read") {
+		t.Fatalf("refresh: %d %s", code, out)
+	}
+	q := filepath.Join(t.TempDir(), "q.json")
+	os.WriteFile(q, []byte("[0, 0, 0.9]\n[0.9, 0.1, 0]\n"), 0o644)
+	code, out, errOut = cli(t, "search", "--collection", "vecs", "--vector-file", q, "--k", "1", "--data", data, "--json")
+	var res [][]struct {
+		File string
+		Row  int64
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res) != 2 ||
+		filepath.Base(res[0][0].File) != "b.parquet" || filepath.Base(res[1][0].File) != "a.parquet" || res[1][0].Row != 0 {
+		t.Fatalf("search: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ = cli(t, "collections", "--data", data); code != 0 || !strings.Contains(out, "vecs") || !strings.Contains(out, "3 rows") {
+		t.Fatalf("collections: %s", out)
+	}
+	os.WriteFile(q, []byte("[1, 2]\n"), 0o644)
+	if code, _, errOut = cli(t, "search", "--collection", "vecs", "--vector-file", q, "--data", data); code != 2 || !strings.Contains(errOut, "dimension") {
+		t.Fatalf("wrong dimension: %d %s", code, errOut)
+	}
+	if code, _, errOut = cli(t, "attach", "x", "--parquet", filepath.Join(src, "none-*.parquet"), "--vector-column", "embedding", "--data", data); code != 1 || !strings.Contains(errOut, "no Parquet dataset") {
+		t.Fatalf("attach of nothing: %d %s", code, errOut)
 	}
 }

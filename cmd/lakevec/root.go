@@ -50,7 +50,9 @@ re-does work it has already done.`,
 	root.AddCommand(newHistoryCmd(stdout, stderr), newShowCmd(stdout, stderr), newDiffCmd(stdout, stderr))
 	root.AddCommand(newVerifyCmd(stdout, stderr), newResetCmd(stdout, stderr), newDemoCmd(stdout, stderr))
 	root.AddCommand(newRebuildCmd(stdout, stderr), newOptimizeCmd(stdout, stderr), newReembedCmd(stdout, stderr))
+	root.AddCommand(newAttachCmd(stdout, stderr), newRefreshCmd(stdout, stderr), newCollectionsCmd(stdout, stderr))
 	root.AddCommand(newEmbedCmd(stdout, stderr))
+	root.AddCommand(newServeCmd(stdout, stderr))
 	return root
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,10 +15,10 @@ import (
 
 func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
-	var asOf string
+	var asOf, vectorFile string
 	var k int
 	cmd := &cobra.Command{
-		Use:   `search "TEXT" [--as-of TIME] [--k 5]`,
+		Use:   `search "TEXT" [--as-of TIME] [--k 5] | search --collection NAME --vector-file F`,
 		Short: "Search the documents by meaning, now or as of a past time",
 		Long: `search embeds TEXT and returns the closest chunks of the documents valid now,
 or with --as-of the chunk versions valid at that instant (valid_from <= T <
@@ -26,11 +27,23 @@ the document, the chunk's validity interval, its score (cosine similarity)
 and its text.`,
 		Example: `  lakevec search "how long is data kept"
   lakevec search "how long is data kept" --as-of 2021-03-12 --k 10 --json`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := engine.SearchOptions{K: k}
 			if k < 1 || k > 1000 {
 				return usagef("--k %d: want 1..1000", k)
+			}
+			if names, _ := engine.ExternalNames(fl.data); slices.Contains(names, fl.collection) {
+				if asOf != "" {
+					return usagef("--as-of on an attached dataset: not supported yet (its history is not kept yet)")
+				}
+				return searchExternal(cmd, fl, vectorFile, k, stdout)
+			}
+			if vectorFile != "" {
+				return usagef("--vector-file: collection %s holds documents; search it with text", fl.collection)
+			}
+			if len(args) != 1 {
+				return usagef("search needs the query TEXT")
 			}
 			if asOf != "" {
 				t, err := parseTime("--as-of", asOf)
@@ -54,6 +67,7 @@ and its text.`,
 	addKBFlags(cmd.Flags(), &fl, true)
 	cmd.Flags().StringVar(&asOf, "as-of", "", "search the versions valid at this time (RFC 3339 or YYYY-MM-DD)")
 	cmd.Flags().IntVar(&k, "k", 5, "number of results")
+	cmd.Flags().StringVar(&vectorFile, "vector-file", "", "query vectors (JSON arrays or .fvecs), for an attached dataset")
 	return cmd
 }
 
