@@ -440,3 +440,14 @@ func TestRunBEIRSciFact(t *testing.T) {
 		t.Fatalf("HNSW loses %.4f nDCG@10 against exact search", rs[0].NDCGAt10-rs[1].NDCGAt10)
 	}
 }
+
+func TestRunRefresh(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r, err := RunRefresh(context.Background(), RefreshConfig{N: 2000, Dim: 16, Files: 4, Queries: 30, AppendPercent: 5, Seed: testSeed(t)}, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FilesRead != 1 || r.RowsAdded != 100 || r.DeletedLeaked != 0 || r.RecallRefresh < 0.9 || r.RecallDelta > 0.05 {
+		t.Fatalf("%+v\n%s", r, stderr.String())
+	}
+}

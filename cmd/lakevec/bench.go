@@ -26,7 +26,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr), newBenchBEIRCmd(stdout, stderr))
+	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr), newBenchBEIRCmd(stdout, stderr), newBenchRefreshCmd(stdout, stderr))
 	return cmd
 }
 
@@ -218,5 +218,27 @@ func newBenchBEIRCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&c.Split, "split", "test", "qrels split")
 	f.IntVar(&c.Ef, "ef", 400, "HNSW beam width (100 results are asked)")
 	addEmbedderFlags(f, &fl)
+	return cmd
+}
+
+func newBenchRefreshCmd(stdout, stderr io.Writer) *cobra.Command {
+	var c bench.RefreshConfig
+	cmd := &cobra.Command{
+		Use:     "refresh [--n 100000] [--dim 384] [--files 20] [--append-percent 1]",
+		Short:   "Refresh of an attached Parquet dataset against a full build and a rebuild",
+		Example: `  lakevec bench refresh --n 100000 --dim 384`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := bench.RunRefresh(cmd.Context(), c, stdout, stderr)
+			return benchError(err)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&c.N, "n", 100000, "rows before the append")
+	f.IntVar(&c.Dim, "dim", 384, "dimension")
+	f.IntVar(&c.Files, "files", 20, "files the rows are written in")
+	f.IntVar(&c.Queries, "queries", 200, "queries for recall")
+	f.Float64Var(&c.AppendPercent, "append-percent", 1, "size of the appended file, percent of n")
+	f.Uint64Var(&c.Seed, "seed", 1, "seed")
 	return cmd
 }
