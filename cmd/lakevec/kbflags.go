@@ -47,7 +47,7 @@ func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Write
 	// search of a mistyped --data must not answer "no results" from a
 	// fresh empty one.
 	switch cmd.Name() {
-	case "ingest", "import-history", "demo":
+	case "ingest", "import-history", "demo", "serve":
 	default:
 		if _, err := os.Stat(filepath.Join(fl.data, "store")); err != nil {
 			return nil, fmt.Errorf("no lakevec data directory at %s (ingest documents first, or give --data)", fl.data)
