@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,11 +27,18 @@ import (
 //	xfile/<name>/<path>  extFile: size, mtime, the rows it holds
 //
 // Rows are addressed by (file, row position in the file) and get dense ids
-// in the index; a file's rows take a contiguous id range. The index is a
-// checkpoint file named by generation (index/x-<name>-<gen>.hnsw). A
-// refresh writes the new checkpoint first, then switches the store to it
-// in one transaction, then removes the old one: a crash at any point
-// leaves the previous generation whole, and the refresh is simply redone.
+// in the index; a file's rows take a contiguous id range.
+//
+// A refresh reads the changed files, inserts their rows into the live
+// index with ids above the visible bound (searches do not see them), then
+// commits the new file set in one store transaction, and only then, under
+// the collection lock, raises the bound and deletes the rows of removed
+// files: readers see the refresh whole or not at all. The index is
+// checkpointed (index/x-<name>-<gen>.hnsw) every checkpointEvery refreshes
+// and on Close; opening loads the checkpoint and replays from the lake:
+// files added since are read again, rows of files gone since are deleted.
+// A crash at any point leaves the store at the previous refresh, which
+// the next refresh redoes.
 //
 // Not yet: Iceberg tables (snapshot diffs and delete files, package
 // snapshot), time travel across snapshots, scalar filters, returned
@@ -57,7 +63,9 @@ type extMeta struct {
 	Metric       string `json:"metric"`
 	Dim          int    `json:"dim"`
 	NextRow      uint32 `json:"next_row"`
-	Gen          uint64 `json:"gen"`
+	Gen          uint64 `json:"gen"`           // refreshes applied
+	CkptGen      uint64 `json:"ckpt_gen"`      // refresh the index checkpoint reflects
+	CkptNextRow  uint32 `json:"ckpt_next_row"` // rows the checkpoint covers
 	Rows         int    `json:"rows"`
 	Files        int    `json:"files"`
 	Refreshed    int64  `json:"refreshed"`
@@ -96,6 +104,9 @@ type External struct {
 	meta      extMeta
 	files     map[string]*extFile
 	idx       *hnsw.Index
+	// visible bounds the ids searches may return: rows a refresh is still
+	// inserting (ids >= visible) are hidden until it commits.
+	visible uint32
 }
 
 // ErrNoCollection is returned for a collection name the data directory
@@ -168,13 +179,65 @@ func OpenExternal(ctx context.Context, dir, name string) (*External, error) {
 		})
 	})
 	if err == nil {
-		x.idx, err = hnsw.LoadFile(x.ckpt(x.meta.Gen))
+		x.idx, err = hnsw.LoadFile(x.ckpt(x.meta.CkptGen))
+	}
+	if err == nil {
+		err = x.replay(ctx)
 	}
 	if err != nil {
 		closeStore(db)
 		return nil, fmt.Errorf("open collection %s: %w", name, err)
 	}
 	return x, nil
+}
+
+// replay brings a loaded checkpoint up to the store's file set: rows of
+// files added after the checkpoint are read from the lake again, rows the
+// checkpoint holds whose file is gone are deleted.
+func (x *External) replay(ctx context.Context) error {
+	covered := make([]bool, x.meta.CkptNextRow)
+	for _, f := range x.files {
+		if f.FirstRow >= x.meta.CkptNextRow {
+			vecs, err := readFileVectors(ctx, f.Path, x.meta.VectorColumn, x.meta.Dim)
+			if err != nil {
+				return err
+			}
+			if len(vecs) != int(f.Count) {
+				return fmt.Errorf("%s holds %d vectors, %d when it was indexed: it changed; run refresh", f.Path, len(vecs), f.Count)
+			}
+			ids := make([]uint32, len(vecs))
+			for i := range ids {
+				ids[i] = f.FirstRow + uint32(i)
+			}
+			if err := x.idx.InsertBatch(ctx, ids, vecs, 0); err != nil {
+				return err
+			}
+			continue
+		}
+		for r := f.FirstRow; r < f.FirstRow+f.Count && r < x.meta.CkptNextRow; r++ {
+			covered[r] = true
+		}
+	}
+	for r := range covered {
+		if !covered[r] && x.idx.Contains(uint32(r)) {
+			if err := x.idx.Delete(uint32(r)); err != nil {
+				return err
+			}
+		}
+	}
+	x.visible = x.meta.NextRow
+	return nil
+}
+
+func readFileVectors(ctx context.Context, path, column string, dim int) ([][]float32, error) {
+	var vecs [][]float32
+	_, err := lake.ReadVectorsFile(ctx, path, lake.VectorOptions{Column: column, Dim: dim}, func(b *lake.VectorBatch) error {
+		for i := range b.Rows {
+			vecs = append(vecs, append([]float32(nil), b.Values[i*b.Dim:(i+1)*b.Dim]...))
+		}
+		return nil
+	})
+	return vecs, err
 }
 
 // ExternalNames lists the external collections of a data directory.
@@ -197,8 +260,53 @@ func ExternalNames(dir string) ([]string, error) {
 	return out, err
 }
 
-// Close releases the collection.
-func (x *External) Close() error { return closeStore(x.db) }
+// Close writes an index checkpoint if refreshes happened since the last
+// one, and releases the collection.
+func (x *External) Close() error {
+	x.refreshMu.Lock()
+	err := x.checkpoint()
+	x.refreshMu.Unlock()
+	if e := closeStore(x.db); err == nil {
+		err = e
+	}
+	return err
+}
+
+// checkpointEvery is how many refreshes may pass between checkpoints.
+const checkpointEvery = 16
+
+// checkpoint writes the index for the current refresh and records it in
+// the store, then removes the previous checkpoint. refreshMu is held.
+func (x *External) checkpoint() error {
+	x.mu.RLock()
+	meta := x.meta
+	x.mu.RUnlock()
+	if meta.CkptGen == meta.Gen {
+		return nil
+	}
+	if err := x.idx.WriteFile(x.ckpt(meta.Gen)); err != nil {
+		return err
+	}
+	prev := meta.CkptGen
+	meta.CkptGen, meta.CkptNextRow = meta.Gen, meta.NextRow
+	b, err := encodeRecord(kindExtMeta, &meta)
+	if err != nil {
+		return err
+	}
+	if err := x.db.Update(func(txn *badger.Txn) error { return txn.Set(extMetaKey(meta.Name), b) }); err != nil {
+		return err
+	}
+	if err := x.db.Sync(); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	x.meta.CkptGen, x.meta.CkptNextRow = meta.CkptGen, meta.CkptNextRow
+	x.mu.Unlock()
+	if prev != meta.Gen {
+		os.Remove(x.ckpt(prev))
+	}
+	return nil
+}
 
 // RefreshReport says what a refresh did.
 type RefreshReport struct {
@@ -325,48 +433,46 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 	if meta.Dim == 0 {
 		return rep, fmt.Errorf("no vectors in %s column %q", meta.Source, meta.VectorColumn)
 	}
-	// Build the next generation of the index on a copy, so searches keep
-	// the current one until the switch.
-	var next *hnsw.Index
 	if x.idx == nil {
 		metric, err := hnsw.ParseMetric(meta.Metric)
 		if err != nil {
 			return rep, err
 		}
-		if next, err = hnsw.New(hnsw.DefaultOptions(meta.Dim, metric)); err != nil {
-			return rep, err
-		}
-	} else {
-		var err error
-		if next, err = cloneIndex(x.idx); err != nil {
+		if x.idx, err = hnsw.New(hnsw.DefaultOptions(meta.Dim, metric)); err != nil {
 			return rep, err
 		}
 	}
-	for _, f := range removed {
-		for r := f.FirstRow; r < f.FirstRow+f.Count; r++ {
-			if err := next.Delete(r); err != nil && !errors.Is(err, hnsw.ErrNotFound) {
-				return rep, err
-			}
+	// Insert the new rows above the visible bound: searches skip them.
+	var inserted []uint32
+	undo := func() {
+		for _, id := range inserted {
+			x.idx.Delete(id)
 		}
-		rep.RowsRemoved += int(f.Count)
 	}
 	for _, nf := range added {
 		ids := make([]uint32, len(nf.vecs))
 		for i := range ids {
 			ids[i] = nf.f.FirstRow + uint32(i)
 		}
-		if err := next.InsertBatch(ctx, ids, nf.vecs, 0); err != nil {
+		if err := x.idx.InsertBatch(ctx, ids, nf.vecs, 0); err != nil {
+			undo()
 			return rep, fmt.Errorf("index %s: %w", nf.f.Path, err)
 		}
+		inserted = append(inserted, ids...)
 		rep.RowsAdded += len(ids)
 	}
+	for _, f := range removed {
+		rep.RowsRemoved += int(f.Count)
+	}
+	for _, f := range removed {
+		if _, ok := now[f.Path]; !ok {
+			rep.FilesRemoved++
+		}
+	}
 	meta.Gen++
-	meta.Rows = next.Len()
 	meta.Files = len(now)
 	meta.Refreshed = time.Now().UnixMilli()
-	if err := next.WriteFile(x.ckpt(meta.Gen)); err != nil {
-		return rep, err
-	}
+	meta.Rows = x.idx.Len() - rep.RowsRemoved // inserted rows are live, removed ones not yet deleted
 	err = x.db.Update(func(txn *badger.Txn) error {
 		for _, f := range removed {
 			if err := txn.Delete(extFileKey(meta.Name, f.Path)); err != nil {
@@ -392,33 +498,30 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 		err = x.db.Sync()
 	}
 	if err != nil {
-		os.Remove(x.ckpt(meta.Gen))
+		undo()
 		return rep, fmt.Errorf("refresh %s: %w", meta.Name, err)
 	}
-	old := x.ckpt(x.meta.Gen)
+	// Commit point for readers: raise the bound, drop removed rows.
 	x.mu.Lock()
 	for _, f := range removed {
+		for r := f.FirstRow; r < f.FirstRow+f.Count; r++ {
+			x.idx.Delete(r)
+		}
 		delete(x.files, f.Path)
 	}
 	for i := range added {
 		f := added[i].f
 		x.files[f.Path] = &f
 	}
-	hadOld := x.meta.Gen > 0
-	x.meta, x.idx = meta, next
+	x.meta, x.visible = meta, meta.NextRow
 	x.mu.Unlock()
-	if hadOld {
-		os.Remove(old)
+	if meta.Gen-meta.CkptGen >= checkpointEvery || meta.CkptGen == 0 {
+		if err := x.checkpoint(); err != nil {
+			return rep, fmt.Errorf("refresh %s: checkpoint: %w", meta.Name, err)
+		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
-}
-
-// cloneIndex copies an index through its file format.
-func cloneIndex(x *hnsw.Index) (*hnsw.Index, error) {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(x.Save(pw)) }()
-	return hnsw.Load(pr)
 }
 
 // VectorHit is one result of an external collection search.
@@ -442,7 +545,12 @@ func (x *External) Info() map[string]any {
 func (x *External) Search(q []float32, k, ef int) ([]VectorHit, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	res, err := x.idx.Search(q, k, max(ef, k), nil)
+	var allow func(uint32) bool
+	if n := uint32(x.idx.Slots()); n > x.visible {
+		vis := x.visible
+		allow = func(id uint32) bool { return id < vis }
+	}
+	res, err := x.idx.Search(q, k, max(ef, k), allow)
 	if err != nil {
 		return nil, err
 	}
