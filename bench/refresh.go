@@ -34,6 +34,8 @@ type RefreshResult struct {
 	FilesRead     int     `json:"files_read"`
 	FilesTotal    int     `json:"files_total"`
 	RowsAdded     int     `json:"rows_added"`
+	RemoveS       float64 `json:"remove_s"` // refresh after one file is removed
+	RowsRemoved   int     `json:"rows_removed"`
 	RecallRefresh float64 `json:"recall_refreshed"`
 	RecallRebuilt float64 `json:"recall_rebuilt"`
 	RecallDelta   float64 `json:"recall_delta"`
