@@ -581,3 +581,29 @@ func (x *External) fileOf(id uint32) *extFile {
 	}
 	return nil
 }
+
+// DocumentCollections describes the documents collections of a data
+// directory from their metadata, without opening their indexes.
+func DocumentCollections(dir string) ([]map[string]any, error) {
+	if _, err := os.Stat(filepath.Join(dir, "store")); err != nil {
+		return nil, nil
+	}
+	db, err := openStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStore(db)
+	var out []map[string]any
+	err = db.View(func(txn *badger.Txn) error {
+		return scanRecords(txn, []byte("meta/"), nil, kindMeta, func(_ []byte, m *collMeta) error {
+			info := map[string]any{"name": m.Name, "kind": m.Kind, "model_id": m.ModelID, "dim": m.Dim,
+				"chunk_versions": m.NextRow, "batches": m.AppliedSeq}
+			if m.LastAt != 0 {
+				info["last_at"] = fmtMs(m.LastAt)
+			}
+			out = append(out, info)
+			return nil
+		})
+	})
+	return out, err
+}

@@ -98,7 +98,10 @@ func newCollectionsCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var infos []map[string]any
+			infos, err := engine.DocumentCollections(fl.data)
+			if err != nil {
+				return err
+			}
 			for _, n := range names {
 				x, err := engine.OpenExternal(cmd.Context(), fl.data, n)
 				if err != nil {
@@ -114,9 +117,14 @@ func newCollectionsCmd(stdout, stderr io.Writer) *cobra.Command {
 				return json.NewEncoder(stdout).Encode(infos)
 			}
 			if len(infos) == 0 {
-				fmt.Fprintln(stdout, "no attached collections")
+				fmt.Fprintln(stdout, "no collections")
 			}
 			for _, in := range infos {
+				if in["kind"] == "documents" {
+					fmt.Fprintf(stdout, "%s  documents  model %v (dim %v)  %v chunk versions  %v batches  last version %v\n",
+						in["name"], in["model_id"], in["dim"], in["chunk_versions"], in["batches"], in["last_at"])
+					continue
+				}
 				fmt.Fprintf(stdout, "%s  %s %s  column %s  %v files  %v rows  dim %v  refreshed %v\n",
 					in["name"], in["kind"], in["source"], in["vector_column"], in["files"], in["rows"], in["dim"], in["refreshed"])
 			}

@@ -98,6 +98,9 @@ func TestIngestSearchShowCLI(t *testing.T) {
 	if code, out, _ = cli(t, "verify", "--data", data); code != 0 || !strings.Contains(out, "0 problems") {
 		t.Fatalf("verify: %d %s", code, out)
 	}
+	if code, out, _ = cli(t, "collections", "--data", data); code != 0 || !strings.Contains(out, "docs  documents  model lexical-hash-v1-384") || !strings.Contains(out, "2 batches") {
+		t.Fatalf("collections: %d %s", code, out)
+	}
 	// Errors and exit codes.
 	for _, c := range []struct {
 		args []string
