@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -254,4 +253,3 @@ every version in full would have cost.`,
 	return cmd
 }
 
-var _ = context.Background
