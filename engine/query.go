@@ -289,7 +289,6 @@ func (k *KB) Verify(ctx context.Context) ([]string, error) {
 	return problems, nil
 }
 
-
 // Docs returns the ids of the documents present now, sorted.
 func (k *KB) Docs() ([]string, error) {
 	var out []string

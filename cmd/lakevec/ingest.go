@@ -252,4 +252,3 @@ every version in full would have cost.`,
 	addKBFlags(cmd.Flags(), &fl, true)
 	return cmd
 }
-
