@@ -155,17 +155,6 @@ func testVocab() []string {
 	return v
 }
 
-// writeRandomModel writes a complete model directory with random MiniLM-
-// shaped weights into a new temporary directory and returns its path.
-func writeRandomModel(t testing.TB, seed uint64) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := writeModelDir(dir, seed); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func writeModelDir(dir string, seed uint64) error {
 	write := func(name string, data []byte) error {
 		p := filepath.Join(dir, name)
