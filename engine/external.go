@@ -49,6 +49,11 @@ type ExternalOptions struct {
 	Name string
 	// Parquet is a directory (every *.parquet below it) or a glob.
 	Parquet string
+	// IcebergCatalog and IcebergTable name an Iceberg table instead: a
+	// SQLite catalog (path or sqlite:///path) and "namespace.table". Its
+	// current snapshot's data files are indexed; file:// warehouses only,
+	// no merge-on-read deletes yet.
+	IcebergCatalog, IcebergTable string
 	// VectorColumn is the dotted path of the vector column.
 	VectorColumn string
 	// Metric of the index; default cosine.
@@ -57,7 +62,9 @@ type ExternalOptions struct {
 
 type extMeta struct {
 	Name         string `json:"name"`
-	Kind         string `json:"kind"` // "parquet"
+	Kind         string `json:"kind"` // "parquet" or "iceberg"
+	Table        string `json:"table,omitempty"`
+	Snapshot     int64  `json:"snapshot,omitempty"` // Iceberg snapshot indexed
 	Source       string `json:"source"`
 	VectorColumn string `json:"vector_column"`
 	Metric       string `json:"metric"`
@@ -122,7 +129,14 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	if o.VectorColumn == "" {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: the vector column is required", o.Name)
 	}
-	if _, err := listParquet(o.Parquet); err != nil {
+	meta := extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String()}
+	if o.IcebergCatalog != "" {
+		if o.Parquet != "" {
+			return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table, not both", o.Name)
+		}
+		meta.Kind, meta.Source, meta.Table = "iceberg", o.IcebergCatalog, o.IcebergTable
+	}
+	if _, _, err := listSource(ctx, meta); err != nil {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {
@@ -145,7 +159,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		}
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
-	x.meta = extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String()}
+	x.meta = meta
 	rep, err := x.Refresh(ctx)
 	if err != nil {
 		closeStore(db)
@@ -324,6 +338,29 @@ type listed struct {
 	mtime int64
 }
 
+// listSource returns the files of a collection's source now (and, for an
+// Iceberg table, the snapshot they belong to).
+func listSource(ctx context.Context, m extMeta) (map[string]listed, int64, error) {
+	if m.Kind != "iceberg" {
+		l, err := listParquet(m.Source)
+		return l, 0, err
+	}
+	t, err := lake.OpenIcebergTable(ctx, m.Source, m.Table)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer t.Close()
+	snap, files, err := t.CurrentDataFiles(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make(map[string]listed, len(files))
+	for _, f := range files {
+		out[f.Path] = listed{size: f.Size} // Iceberg never rewrites a file in place
+	}
+	return out, snap, nil
+}
+
 // listParquet returns the Parquet files of a directory (recursively) or a
 // glob, with size and modification time: the state of the dataset.
 func listParquet(src string) (map[string]listed, error) {
@@ -375,7 +412,7 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 	defer x.refreshMu.Unlock()
 	start := time.Now()
 	var rep RefreshReport
-	now, err := listParquet(x.meta.Source)
+	now, snap, err := listSource(ctx, x.meta)
 	if err != nil {
 		return rep, err
 	}
@@ -470,6 +507,7 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 		}
 	}
 	meta.Gen++
+	meta.Snapshot = snap
 	meta.Files = len(now)
 	meta.Refreshed = time.Now().UnixMilli()
 	meta.Rows = x.idx.Len() - rep.RowsRemoved // inserted rows are live, removed ones not yet deleted
@@ -536,7 +574,7 @@ type VectorHit struct {
 func (x *External) Info() map[string]any {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return map[string]any{"name": x.meta.Name, "kind": x.meta.Kind, "source": x.meta.Source, "vector_column": x.meta.VectorColumn,
+	return map[string]any{"name": x.meta.Name, "kind": x.meta.Kind, "source": x.meta.Source, "table": x.meta.Table, "snapshot": x.meta.Snapshot, "vector_column": x.meta.VectorColumn,
 		"metric": x.meta.Metric, "dim": x.meta.Dim, "rows": x.meta.Rows, "files": x.meta.Files,
 		"refreshed": time.UnixMilli(x.meta.Refreshed).UTC().Format(time.RFC3339)}
 }

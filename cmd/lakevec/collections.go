@@ -17,29 +17,35 @@ import (
 
 func newAttachCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
-	var parquetSrc, column, metric string
+	var parquetSrc, icebergCat, icebergTable, column, metric string
 	cmd := &cobra.Command{
-		Use:   "attach NAME --parquet DIR|GLOB --vector-column COL [--metric cosine]",
+		Use:   "attach NAME (--parquet DIR|GLOB | --iceberg CATALOG --table NS.TABLE) --vector-column COL",
 		Short: "Index the vector column of a Parquet dataset in place",
 		Long: `attach registers a Parquet dataset you own as a collection: lakevec reads the
 vector column of every file (list<float>, list<double> or packed float32
 binary; nulls skipped and counted), builds its HNSW index, and from then on
 'lakevec refresh NAME' reads only files that appeared or changed. Results name
-the file and the row in it. (Iceberg tables: not yet.)`,
-		Example: `  lakevec attach products --parquet ./lake/products --vector-column embedding`,
-		Args:    cobra.ExactArgs(1),
+the file and the row in it. An Iceberg table is read through its SQLite
+catalog: the current snapshot's data files are indexed, and a refresh reads
+the files the new snapshot added and drops those it removed (appends,
+copy-on-write deletes, overwrites, compaction). Not yet: s3:// warehouses,
+merge-on-read delete files (refused with an error), other catalogs.`,
+		Example: `  lakevec attach products --parquet ./lake/products --vector-column embedding
+  lakevec attach items --iceberg ./catalog.db --table shop.items --vector-column embedding`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validCollection(args[0]); err != nil {
 				return err
 			}
-			if parquetSrc == "" || column == "" {
-				return usagef("attach needs --parquet and --vector-column")
+			if (parquetSrc == "") == (icebergCat == "") || column == "" || (icebergCat != "") != (icebergTable != "") {
+				return usagef("attach needs --vector-column and either --parquet, or --iceberg with --table")
 			}
 			m, err := hnsw.ParseMetric(metric)
 			if err != nil {
 				return usagef("--metric: %v", err)
 			}
-			x, rep, err := engine.Attach(cmd.Context(), fl.data, engine.ExternalOptions{Name: args[0], Parquet: parquetSrc, VectorColumn: column, Metric: m})
+			x, rep, err := engine.Attach(cmd.Context(), fl.data, engine.ExternalOptions{Name: args[0], Parquet: parquetSrc,
+				IcebergCatalog: icebergCat, IcebergTable: icebergTable, VectorColumn: column, Metric: m})
 			if err != nil {
 				return err
 			}
@@ -49,6 +55,8 @@ the file and the row in it. (Iceberg tables: not yet.)`,
 	}
 	addKBFlags(cmd.Flags(), &fl, false)
 	cmd.Flags().StringVar(&parquetSrc, "parquet", "", "dataset: a directory (every *.parquet below it) or a glob")
+	cmd.Flags().StringVar(&icebergCat, "iceberg", "", "Iceberg SQL catalog on SQLite (a path or sqlite:///path)")
+	cmd.Flags().StringVar(&icebergTable, "table", "", "Iceberg table, namespace.table")
 	cmd.Flags().StringVar(&column, "vector-column", "", "column holding the vectors (dotted path for nested columns)")
 	cmd.Flags().StringVar(&metric, "metric", "cosine", "l2, ip or cosine")
 	return cmd
