@@ -106,3 +106,16 @@ func validCollection(c string) error {
 	}
 	return nil
 }
+
+// parseFromTo reads the --from and --to times of compare and diff.
+func parseFromTo(command, from, to string) (time.Time, time.Time, error) {
+	if from == "" || to == "" {
+		return time.Time{}, time.Time{}, usagef("%s needs --from and --to", command)
+	}
+	t1, err := parseTime("--from", from)
+	if err != nil {
+		return t1, t1, err
+	}
+	t2, err := parseTime("--to", to)
+	return t1, t2, err
+}

@@ -109,14 +109,7 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 		Example: `  lakevec compare "data retention" --from 2020-01-01 --to 2024-01-01`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if from == "" || to == "" {
-				return usagef("compare needs --from and --to")
-			}
-			t1, err := parseTime("--from", from)
-			if err != nil {
-				return err
-			}
-			t2, err := parseTime("--to", to)
+			t1, t2, err := parseFromTo(cmd.Name(), from, to)
 			if err != nil {
 				return err
 			}
