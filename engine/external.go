@@ -110,6 +110,7 @@ type External struct {
 	mu        sync.RWMutex // guards meta, files, idx, rowFile
 	meta      extMeta
 	files     map[string]*extFile
+	byRow     []*extFile // files sorted by FirstRow, for fileOf
 	idx       *hnsw.Index
 	// visible bounds the ids searches may return: rows a refresh is still
 	// inserting (ids >= visible) are hidden until it commits.
@@ -192,6 +193,7 @@ func OpenExternal(ctx context.Context, dir, name string) (*External, error) {
 			return nil
 		})
 	})
+	x.sortFilesLocked()
 	if err == nil {
 		x.idx, err = hnsw.LoadFile(x.ckpt(x.meta.CkptGen))
 	}
@@ -551,6 +553,7 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 		f := added[i].f
 		x.files[f.Path] = &f
 	}
+	x.sortFilesLocked()
 	x.meta, x.visible = meta, meta.NextRow
 	x.mu.Unlock()
 	if meta.Gen-meta.CkptGen >= checkpointEvery || meta.CkptGen == 0 {
@@ -611,13 +614,24 @@ func (x *External) Search(q []float32, k, ef int) ([]VectorHit, error) {
 	return out, nil
 }
 
+// fileOf finds the file holding row id by binary search over the files
+// sorted by first row (rebuilt whenever the file set changes).
 func (x *External) fileOf(id uint32) *extFile {
-	for _, f := range x.files {
-		if id >= f.FirstRow && id < f.FirstRow+f.Count {
-			return f
-		}
+	i := sort.Search(len(x.byRow), func(i int) bool { return x.byRow[i].FirstRow+x.byRow[i].Count > id })
+	if i < len(x.byRow) && id >= x.byRow[i].FirstRow {
+		return x.byRow[i]
 	}
 	return nil
+}
+
+// sortFilesLocked rebuilds byRow from files; x.mu is held (or x is not
+// shared yet).
+func (x *External) sortFilesLocked() {
+	x.byRow = x.byRow[:0]
+	for _, f := range x.files {
+		x.byRow = append(x.byRow, f)
+	}
+	sort.Slice(x.byRow, func(i, j int) bool { return x.byRow[i].FirstRow < x.byRow[j].FirstRow })
 }
 
 // DocumentCollections describes the documents collections of a data

@@ -116,18 +116,24 @@ func (k *KB) loadIndexes(ctx context.Context) error {
 func (k *KB) addRowsLocked(ctx context.Context, rows []chunkVersion) error {
 	var ids, hotRows []uint32
 	var vecs, hotVecs [][]float32
-	for _, r := range rows {
-		if k.histIdx.Contains(r.Row) {
-			continue
+	err := k.db.View(func(txn *badger.Txn) error {
+		for _, r := range rows {
+			if k.histIdx.Contains(r.Row) {
+				continue
+			}
+			v, err := k.readVector(txn, r.Hash)
+			if err != nil || v == nil {
+				return &CorruptStoreError{Key: string(embKey(k.meta.ModelID, r.Hash)), Reason: fmt.Sprintf("embedding of row %d (document %q) is missing or damaged", r.Row, r.DocID)}
+			}
+			ids, vecs = append(ids, r.Row), append(vecs, v)
+			if k.to[r.Row] == openEnd {
+				hotRows, hotVecs = append(hotRows, r.Row), append(hotVecs, v)
+			}
 		}
-		v := k.cachedVector(r.Hash)
-		if v == nil {
-			return &CorruptStoreError{Key: string(embKey(k.meta.ModelID, r.Hash)), Reason: fmt.Sprintf("embedding of row %d (document %q) is missing or damaged", r.Row, r.DocID)}
-		}
-		ids, vecs = append(ids, r.Row), append(vecs, v)
-		if k.to[r.Row] == openEnd {
-			hotRows, hotVecs = append(hotRows, r.Row), append(hotVecs, v)
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := k.histIdx.InsertBatch(ctx, ids, vecs, 0); err != nil {
 		return fmt.Errorf("build history index: %w", err)

@@ -34,9 +34,12 @@ type Options struct {
 	// History is the lake table of chunk versions. Default: an in-memory
 	// table (tests only; the CLI always passes the lake).
 	History History
-	// Tokens counts tokens for the chunker's window; default: estimated.
+	// Tokens counts tokens for the chunker's window. Default: the
+	// embedder's own tokenizer when it has one (a TokenCounter, like the
+	// native BERT encoder), else chunk.EstimateTokens.
 	Tokens func(string) int
-	// MaxTokens is the chunk token budget. Default 254.
+	// MaxTokens is the chunk token budget. Default: the embedder's
+	// MaxSeqLength less 2 ([CLS], [SEP]) for a TokenCounter, else 254.
 	MaxTokens int
 	// CheckpointEvery writes index checkpoints every this many batches
 	// (and on Close). Default 64.
@@ -48,6 +51,14 @@ type Options struct {
 	// "after-index"), optionally for one batch ("after-lake:3"). Also read
 	// from LAKEVEC_FAILPOINT.
 	Failpoint string
+}
+
+// TokenCounter is an embedder that can count the tokens it would read in
+// a text (untruncated, without special tokens), so chunks are cut to fit
+// its window exactly.
+type TokenCounter interface {
+	CountTokens(text string) int
+	MaxSeqLength() int
 }
 
 // KB is a versioned knowledge base: a documents collection whose every
@@ -100,6 +111,14 @@ func Open(ctx context.Context, dir string, o Options) (*KB, error) {
 	}
 	if o.History == nil {
 		o.History = NewMemHistory()
+	}
+	if tc, ok := o.Embedder.(TokenCounter); ok {
+		if o.Tokens == nil {
+			o.Tokens = tc.CountTokens
+		}
+		if o.MaxTokens == 0 {
+			o.MaxTokens = tc.MaxSeqLength() - 2
+		}
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 64
@@ -482,17 +501,29 @@ func (k *KB) setHotLocked(id, row uint32) {
 func (k *KB) cachedVector(hash string) []float32 {
 	var v []float32
 	k.db.View(func(txn *badger.Txn) error {
-		key := embKey(k.meta.ModelID, hash)
-		it, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		return it.Value(func(b []byte) error {
-			v, err = decodeVector(key, b, k.meta.Dim)
-			return err
-		})
+		v, _ = k.readVector(txn, hash)
+		return nil
 	})
 	return v
+}
+
+// readVector reads an embedding from the cache inside txn; nil, nil when
+// it is absent.
+func (k *KB) readVector(txn *badger.Txn, hash string) ([]float32, error) {
+	key := embKey(k.meta.ModelID, hash)
+	it, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var v []float32
+	err = it.Value(func(b []byte) error {
+		v, err = decodeVector(key, b, k.meta.Dim)
+		return err
+	})
+	return v, err
 }
 
 // recover completes every batch the log holds unfinished.

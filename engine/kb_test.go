@@ -19,6 +19,7 @@ import (
 
 	"github.com/lakevec/lakevec/engine/chunk"
 	"github.com/lakevec/lakevec/engine/embed"
+	"github.com/lakevec/lakevec/engine/embed/bert"
 )
 
 var sitePolicy = filepath.Join("..", "..", "shared", "data", "site-policy", "versions.jsonl.gz")
@@ -579,3 +580,42 @@ func TestCompare(t *testing.T) {
 		t.Fatalf("compare marks %v", marks)
 	}
 }
+
+// charCounter is a lexical embedder whose "tokens" are characters, with a
+// 40-token window: the chunker must cut with it, not with the estimate.
+type charCounter struct{ embed.Embedder }
+
+func (charCounter) CountTokens(s string) int { return len([]rune(s)) }
+func (charCounter) MaxSeqLength() int        { return 42 }
+
+func TestChunkerUsesEmbedderTokenizer(t *testing.T) {
+	ctx := context.Background()
+	k, err := Open(ctx, t.TempDir(), Options{Embedder: charCounter{embed.NewLexical()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	text := "One short sentence here. Another short one follows. A third sentence ends it."
+	rep, err := k.Ingest(ctx, []DocInput{{DocID: "a.md", Text: text}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Chunks < 2 {
+		t.Fatalf("%d chunks: the 40-token window of the embedder was not used", rep.Chunks)
+	}
+	hits, err := k.Search(ctx, "sentence", SearchOptions{K: 10, Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		if n := len([]rune(h.Text)); n > 40 {
+			t.Fatalf("chunk of %d tokens exceeds the window: %q", n, h.Text)
+		}
+	}
+	if shown, _ := k.Show("a.md", nil); shown != text {
+		t.Fatalf("chunks do not rebuild the text: %q", shown)
+	}
+}
+
+// The native encoder cuts chunks with its own tokenizer.
+var _ TokenCounter = (*bert.Encoder)(nil)

@@ -96,12 +96,17 @@ func (k *KB) plan(ctx context.Context, docs []DocInput, at int64, rep *Report) (
 				}
 				stored[i] = align.Stored{Key: c.Key, Hash: h}
 			}
+			oldWords := map[int]map[string]bool{} // stored chunk -> its words, read once
 			similar := func(oi, nj int) bool {
-				var cv chunkVersion
-				if ok, err := getRecord(txn, rowKey(k.coll, st.Chunks[oi].Row), kindRow, &cv); !ok || err != nil {
-					return false
+				w, ok := oldWords[oi]
+				if !ok {
+					var cv chunkVersion
+					if found, err := getRecord(txn, rowKey(k.coll, st.Chunks[oi].Row), kindRow, &cv); found && err == nil {
+						w = wordSet(cv.Text)
+					}
+					oldWords[oi] = w
 				}
-				return similarText(cv.Text, chunks[nj].Text)
+				return similarWords(w, wordSet(chunks[nj].Text))
 			}
 			res := align.Align(stored, hashes, func() uint32 { st.NextKey++; return st.NextKey - 1 }, similar)
 			rowOf := map[uint32]uint32{}
@@ -260,11 +265,10 @@ func hashDirection(text string, dim int) []float32 {
 	return v
 }
 
-// similarText says whether b can be an edit of a: their sets of words
+// similarWords says whether b can be an edit of a: their sets of words
 // overlap by at least 30 % (Jaccard). Lineage (a modified chunk's parent)
 // is only recorded for such pairs.
-func similarText(a, b string) bool {
-	wa, wb := wordSet(a), wordSet(b)
+func similarWords(wa, wb map[string]bool) bool {
 	if len(wa) == 0 || len(wb) == 0 {
 		return false
 	}

@@ -172,6 +172,10 @@ func Rebuild(ctx context.Context, dir string, o Options) (RebuildReport, error) 
 		meta.AppliedSeq = max(meta.AppliedSeq, r.CommitSeq)
 		meta.LastAt = max(meta.LastAt, r.At)
 	}
+	maxKey := map[string]uint32{} // highest chunk key each document used
+	for k := range opens {
+		maxKey[k.doc] = max(maxKey[k.doc], k.key)
+	}
 	states := map[string]*docState{}
 	for _, v := range versions {
 		var l versionLayout
@@ -192,11 +196,7 @@ func Rebuild(ctx context.Context, dir string, o Options) (RebuildReport, error) 
 			dv.Chunks = append(dv.Chunks, docChunk{Key: lc.Key, Row: row, Hash: hexHash(opens[rowKeyT{v.DocID, lc.Key}].Hash), Sep: lc.Sep})
 			st.NextKey = max(st.NextKey, lc.Key+1)
 		}
-		for k := range opens {
-			if k.doc == v.DocID {
-				st.NextKey = max(st.NextKey, k.key+1)
-			}
-		}
+		st.NextKey = max(st.NextKey, maxKey[v.DocID]+1)
 		st.Deleted = l.Op == "delete"
 		st.Chunks = dv.Chunks
 		st.LastAt, st.LastSeq = v.At, v.CommitSeq

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lakevec/lakevec/engine"
-	"github.com/lakevec/lakevec/engine/embed"
 )
 
 func newVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -106,11 +105,7 @@ keys the embeddings, which come from the lake, not the embedder).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, _, err := embedConfig(cmd, fl.emb)
-			if err != nil {
-				return usageError{err}
-			}
-			e, err := embed.Open(ctx, cfg)
+			e, err := openEmbedder(ctx, cmd, fl.emb, stderr)
 			if err != nil {
 				return err
 			}
@@ -123,7 +118,7 @@ keys the embeddings, which come from the lake, not the embedder).`,
 			if err != nil {
 				return err
 			}
-			k, err := openKB(ctx, cmd, fl, stderr) // builds the indexes
+			k, err := openKBWith(ctx, fl, e) // builds the indexes
 			if err != nil {
 				return err
 			}
@@ -184,11 +179,7 @@ intervals do not change.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, _, err := embedConfig(cmd, fl.emb)
-			if err != nil {
-				return usageError{err}
-			}
-			e, err := embed.Open(ctx, cfg)
+			e, err := openEmbedder(ctx, cmd, fl.emb, stderr)
 			if err != nil {
 				return err
 			}
@@ -196,7 +187,7 @@ intervals do not change.`,
 			if err != nil {
 				return err
 			}
-			k, err := openKB(ctx, cmd, fl, stderr) // builds the indexes with the new vectors
+			k, err := openKBWith(ctx, fl, e) // builds the indexes with the new vectors
 			if err != nil {
 				return err
 			}

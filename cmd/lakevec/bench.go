@@ -12,7 +12,6 @@ import (
 
 	"github.com/lakevec/lakevec/bench"
 	"github.com/lakevec/lakevec/bench/gen"
-	"github.com/lakevec/lakevec/engine/embed"
 )
 
 // newBenchCmd is `lakevec bench`: recall and speed against peers, and
@@ -197,14 +196,7 @@ func newBenchBEIRCmd(stdout, stderr io.Writer) *cobra.Command {
 			if c.Dataset == "" {
 				return usagef("--dataset is required")
 			}
-			cfg, notice, err := embedConfig(cmd, fl)
-			if err != nil {
-				return usageError{err}
-			}
-			if notice {
-				fmt.Fprintln(stderr, lexicalNotice)
-			}
-			e, err := embed.Open(cmd.Context(), cfg)
+			e, err := openEmbedder(cmd.Context(), cmd, fl, stderr)
 			if err != nil {
 				return err
 			}

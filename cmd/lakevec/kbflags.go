@@ -53,7 +53,17 @@ func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Write
 			return nil, fmt.Errorf("no lakevec data directory at %s (ingest documents first, or give --data)", fl.data)
 		}
 	}
-	cfg, notice, err := embedConfig(cmd, fl.emb)
+	e, err := openEmbedder(ctx, cmd, fl.emb, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return openKBWith(ctx, fl, e)
+}
+
+// openEmbedder builds the embedder the flags choose, saying on stderr when
+// it is the lexical default.
+func openEmbedder(ctx context.Context, cmd *cobra.Command, fl embedFlags, stderr io.Writer) (embed.Embedder, error) {
+	cfg, notice, err := embedConfig(cmd, fl)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -64,6 +74,12 @@ func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Write
 	if notice {
 		fmt.Fprintln(stderr, lexicalNotice)
 	}
+	return e, nil
+}
+
+// openKBWith opens the knowledge base with an embedder already built
+// (commands that use it before opening, like rebuild, load it once).
+func openKBWith(ctx context.Context, fl kbFlags, e embed.Embedder) (*engine.KB, error) {
 	hist, err := openLakeHistory(ctx, fl)
 	if err != nil {
 		return nil, err

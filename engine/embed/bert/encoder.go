@@ -143,6 +143,16 @@ func (e *Encoder) Tokens(text string) []int {
 	return e.tok.Encode(text, e.st.MaxSeqLength)
 }
 
+// CountTokens returns how many word pieces text makes, without special
+// tokens and without truncation: what a chunker needs to keep a chunk
+// inside the model's window (MaxSeqLength less [CLS] and [SEP]).
+func (e *Encoder) CountTokens(text string) int {
+	if e.st.DoLowerCase {
+		text = strings.ToLower(text)
+	}
+	return len(e.tok.Tokenize(text))
+}
+
 // SetWorkers sets the number of goroutines per Embed call (default
 // GOMAXPROCS at Load; n < 1 means 1). Calls already running keep theirs.
 func (e *Encoder) SetWorkers(n int) { e.workers.Store(int32(max(1, n))) }
