@@ -2,94 +2,108 @@ package lake
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync"
 
-	"github.com/apache/iceberg-go"
-	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
-	_ "modernc.org/sqlite" // the SQL catalog's driver
 
 	"github.com/lakevec/lakevec/snapshot"
 )
 
 // IcebergTable is an Iceberg table lakevec reads (it never writes it),
-// opened through a SQL catalog on SQLite. Its data files must be on a
-// file:// warehouse for now.
+// opened by OpenIceberg through a SQL (SQLite, PostgreSQL) or REST
+// catalog, or from its metadata file. Its files may be on file:// or
+// s3:// warehouses. Safe for concurrent use; Refresh swaps the metadata
+// atomically.
 type IcebergTable struct {
-	db    *sql.DB
-	tbl   *table.Table
-	ident string
+	ident   string
+	load    func(context.Context) (*table.Table, error) // the current table, from the catalog
+	closers []func() error
+
+	mu  sync.Mutex
+	tbl *table.Table
 }
 
 // DataFile is a live data file of a table snapshot.
 type DataFile struct {
-	Path    string // local path
+	// Path is a local path for file:// data files, and the URI as the
+	// table has it for any other scheme (s3://bucket/key): open it with
+	// Storage.
+	Path    string
 	Size    int64
 	Records int64
 }
 
 // OpenIcebergTable loads table ident ("namespace.table") from the SQLite
-// catalog at uri (a path, or sqlite:///path).
+// catalog at uri (a path, or sqlite:///path). It is OpenIceberg with
+// IcebergSource{Catalog: uri, Table: ident}.
 func OpenIcebergTable(ctx context.Context, uri, ident string) (*IcebergTable, error) {
-	path := strings.TrimPrefix(uri, "sqlite://")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("iceberg catalog %s: %w", uri, err)
+	if strings.Contains(uri, "://") && !strings.HasPrefix(uri, "sqlite://") {
+		return nil, fmt.Errorf("iceberg catalog %s: not a SQLite catalog (use OpenIceberg)", redact(uri))
 	}
-	parts := strings.Split(ident, ".")
-	if len(parts) < 2 {
-		return nil, fmt.Errorf("iceberg table %q: want namespace.table", ident)
-	}
-	dsn := (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(path), RawQuery: "_pragma=busy_timeout(10000)&mode=ro"}).String()
-	db, err := sql.Open("sqlite", dsn)
+	return OpenIceberg(ctx, IcebergSource{Catalog: uri, Table: ident})
+}
+
+// current returns the table as last loaded.
+func (t *IcebergTable) current() *table.Table {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tbl
+}
+
+// Metadata returns the table metadata as last loaded (by Open or Refresh).
+func (t *IcebergTable) Metadata() table.Metadata { return t.current().Metadata() }
+
+// FS returns the file IO of the table's files (manifests, data files), as
+// configured by the catalog and IcebergSource.S3 / Props.
+func (t *IcebergTable) FS(ctx context.Context) (icebergio.IO, error) {
+	fs, err := t.current().FS(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("iceberg catalog %s: %w", uri, err)
+		return nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
-	// The SQL catalog keys tables by catalog name; take the one the
-	// writer used for this table.
-	var catName string
-	ns, name := strings.Join(parts[:len(parts)-1], "."), parts[len(parts)-1]
-	err = db.QueryRowContext(ctx, "SELECT catalog_name FROM iceberg_tables WHERE table_namespace = ? AND table_name = ? LIMIT 1", ns, name).Scan(&catName)
-	if errors.Is(err, sql.ErrNoRows) {
-		db.Close()
-		return nil, fmt.Errorf("iceberg table %s: not in the catalog %s", ident, uri)
-	}
+	return fs, nil
+}
+
+// Refresh reloads the table's current metadata from its catalog (a table
+// opened from a metadata file re-reads that file). On error the table
+// keeps its previous metadata.
+func (t *IcebergTable) Refresh(ctx context.Context) error {
+	tbl, err := t.load(ctx)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("iceberg catalog %s: %w", uri, err)
+		return err
 	}
-	cat, err := sqlcat.NewCatalog(catName, db, sqlcat.SQLite, iceberg.Properties{})
-	if err == nil {
-		var t *table.Table
-		if t, err = cat.LoadTable(ctx, table.Identifier(parts)); err == nil {
-			return &IcebergTable{db: db, tbl: t, ident: ident}, nil
-		}
-	}
-	db.Close()
-	return nil, fmt.Errorf("iceberg table %s in %s: %w", ident, uri, err)
+	t.mu.Lock()
+	t.tbl = tbl
+	t.mu.Unlock()
+	return nil
 }
 
 // Close releases the catalog.
-func (t *IcebergTable) Close() error { return t.db.Close() }
+func (t *IcebergTable) Close() error {
+	var errs []error
+	for _, c := range t.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
 
 // CurrentDataFiles returns the current snapshot's id and live data files.
 // A table with delete files (merge-on-read deletes) is refused: applying
 // them is not built yet, and ignoring them would return deleted rows.
 func (t *IcebergTable) CurrentDataFiles(ctx context.Context) (int64, []DataFile, error) {
-	snap := t.tbl.CurrentSnapshot()
+	tbl := t.current()
+	snap := tbl.CurrentSnapshot()
 	if snap == nil {
 		return 0, nil, nil
 	}
-	fs, err := t.tbl.FS(ctx)
+	fs, err := tbl.FS(ctx)
 	if err != nil {
 		return 0, nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
-	st, err := snapshot.ReadState(ctx, fs, t.tbl.Metadata(), snap.SnapshotID)
+	st, err := snapshot.ReadState(ctx, fs, tbl.Metadata(), snap.SnapshotID)
 	if err != nil {
 		return 0, nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
@@ -100,9 +114,9 @@ func (t *IcebergTable) CurrentDataFiles(ctx context.Context) (int64, []DataFile,
 			deletes++
 			continue
 		}
-		p, ok := strings.CutPrefix(f.Path, "file://")
-		if !ok {
-			return 0, nil, fmt.Errorf("iceberg table %s: data file %s: only file:// warehouses can be attached yet", t.ident, f.Path)
+		p := f.Path
+		if local, ok := strings.CutPrefix(p, "file://"); ok {
+			p = local
 		}
 		out = append(out, DataFile{Path: p, Size: f.Size, Records: f.Records})
 	}

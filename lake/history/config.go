@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/lakevec/lakevec/lake"
 )
 
 // Config says where the history table lives. Zero fields take the default
@@ -51,24 +53,11 @@ type Config struct {
 	CompactTargetFileBytes int64
 }
 
-// S3Options are the object store settings for an s3:// warehouse.
-type S3Options struct {
-	// Endpoint is the base URL of an S3-compatible server
-	// ("http://127.0.0.1:9000"). Empty: AWS, resolved from Region.
-	Endpoint string
-	// Region of the bucket. Empty: the AWS SDK's default chain.
-	Region string
-	// AccessKeyID and SecretAccessKey are static credentials. Both empty:
-	// the AWS SDK's default credential chain.
-	AccessKeyID     string
-	SecretAccessKey string
-	// SessionToken goes with temporary credentials. Optional.
-	SessionToken string
-	// VirtualHosted selects virtual-hosted-style addressing
-	// (bucket.host/key). Default false: path-style when Endpoint is set
-	// (what MinIO, versitygw and gofakes3 need), virtual-hosted on AWS.
-	VirtualHosted bool
-}
+// S3Options are the object store settings for an s3:// warehouse: the
+// same type as lake.S3Options (defined there, so the Parquet reader and
+// the history table share one configuration). ConnectTimeout is not used
+// by the history table yet.
+type S3Options = lake.S3Options
 
 const (
 	defaultCatalogName   = "lakevec"
