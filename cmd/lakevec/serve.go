@@ -21,7 +21,10 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Serve the knowledge base over HTTP (JSON API, OpenAPI, metrics)",
 		Long: `serve opens the documents collection once and answers the HTTP API under
 /api/v1 (search now and as of a time, compare, ingest, delete, show, history,
-diff, stats, verify), /openapi.json, /metrics, /healthz and /readyz.
+diff, stats, timeline, verify; collections: list, attach, refresh, vector
+search), /openapi.json, /metrics, /healthz and /readyz. Attached collections
+are opened on first use and stay open; attaching over the API is allowed only
+under --attach-root directories.
 
 Security: it listens on 127.0.0.1 unless told otherwise and refuses a
 non-loopback address without a key. Keys are bearer tokens: the read-only key
@@ -45,6 +48,7 @@ close the collection (writing the index checkpoint).`,
 			if err := validCollection(fl.collection); err != nil {
 				return err
 			}
+			o.DataDir = fl.data
 			o.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
 			srv, err := server.New(o)
 			if err != nil {
@@ -66,6 +70,7 @@ close the collection (writing the index checkpoint).`,
 	f.IntVar(&o.MaxK, "max-k", o.MaxK, "largest k a search may ask for")
 	f.IntVar(&o.MaxEf, "max-ef", o.MaxEf, "largest ef a search may ask for")
 	f.StringSliceVar(&o.CORSOrigins, "cors-origin", nil, "origin allowed to call the API from a browser (repeatable; * for any); default none")
+	f.StringSliceVar(&o.AttachRoots, "attach-root", nil, "directory under which POST /api/v1/collections may attach Parquet datasets and Iceberg catalogs (repeatable); default none: attaching over the API is refused")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "extra Host name a loopback server answers (behind a local proxy); repeatable")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")

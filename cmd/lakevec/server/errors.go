@@ -46,7 +46,7 @@ func statusOf(err error) (int, string, bool) {
 		return ae.status, ae.msg, true
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit), true
-	case errors.Is(err, engine.ErrNoDocument):
+	case errors.Is(err, engine.ErrNoDocument), errors.Is(err, engine.ErrNoCollection):
 		return http.StatusNotFound, err.Error(), true
 	case errors.Is(err, engine.ErrOutOfOrder):
 		return http.StatusConflict, err.Error(), true

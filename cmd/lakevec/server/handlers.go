@@ -65,8 +65,8 @@ type showResponse struct {
 }
 
 type historyResponse struct {
-	DocID    string               `json:"doc_id"`
-	Versions []engine.VersionInfo `json:"versions"`
+	DocID    string           `json:"doc_id"`
+	Versions []historyVersion `json:"versions"`
 }
 
 type diffResponse struct {
@@ -397,7 +397,7 @@ func (s *Server) history(r *http.Request, kb KB) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return historyResponse{DocID: id, Versions: vs}, nil
+	return historyResponse{DocID: id, Versions: historyVersions(vs)}, nil
 }
 
 func (s *Server) diff(r *http.Request, kb KB) (any, error) {

@@ -43,9 +43,12 @@ func (s *Server) buildOpenAPI() map[string]any {
 		}
 		var params []any
 		for _, name := range pathParams(rt.path) {
+			desc := "document id; may contain slashes, sent as they are (a/b.md), or each segment percent-encoded"
+			if name == "name" {
+				desc = "collection name: 1 to 64 lower-case letters, digits and '_'"
+			}
 			params = append(params, map[string]any{"name": name, "in": "path", "required": true,
-				"description": "document id; may contain slashes, sent as they are (a/b.md), or each segment percent-encoded",
-				"schema":      map[string]any{"type": "string"}})
+				"description": desc, "schema": map[string]any{"type": "string"}})
 		}
 		for _, p := range rt.query {
 			sch := map[string]any{"type": p.typ}

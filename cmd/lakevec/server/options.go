@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -54,6 +56,17 @@ type Options struct {
 	ReadHeaderTimeout, ReadTimeout time.Duration
 	// Logger receives request and lifecycle logs. Default: discard.
 	Logger *slog.Logger
+	// DataDir is the data directory of the served knowledge base, where
+	// attached (external) collections live. Empty: the collections
+	// endpoints list only the served documents collection, and attaching
+	// is refused.
+	DataDir string
+	// AttachRoots are the directories under which POST /api/v1/collections
+	// may attach a local Parquet dataset or Iceberg SQLite catalog
+	// (symlinks resolved; a glob's fixed prefix must lie within a root).
+	// Empty (default): attaching over the API is refused (403); refreshing
+	// and searching collections attached with the CLI still work.
+	AttachRoots []string
 	// UI, if set, serves the web UI at GET / (everything outside /api/,
 	// /metrics, /openapi.json, /healthz and /readyz). It gets the same
 	// security headers (CSP default-src 'self') and, when keys are set, no
@@ -159,6 +172,13 @@ func (o Options) Validate() error {
 	for _, c := range o.CORSOrigins {
 		if c != "*" && !strings.HasPrefix(c, "http://") && !strings.HasPrefix(c, "https://") {
 			bad("--cors-origin %q: want an origin like https://app.example.com, or *", c)
+		}
+	}
+	for _, r := range o.AttachRoots {
+		if !filepath.IsAbs(r) {
+			bad("--attach-root %q: want an absolute directory", r)
+		} else if st, err := os.Stat(r); err != nil || !st.IsDir() {
+			bad("--attach-root %q: not a directory", r)
 		}
 	}
 	if o.ShutdownTimeout < 0 {

@@ -81,6 +81,19 @@ func apiRoutes() []route {
 			resp: engine.Stats{}, api: (*Server).stats},
 		{method: "POST", path: apiPrefix + "/verify", access: admin, summary: "Check that lake, store and indexes agree.",
 			resp: verifyResponse{}, api: (*Server).verify},
+		{method: "GET", path: apiPrefix + "/timeline", access: read, summary: "The times at which documents changed, oldest first (the range of as-of searches).",
+			resp: timelineResponse{}, api: (*Server).timelineOf},
+
+		{method: "GET", path: apiPrefix + "/collections", access: read, summary: "The collections: the documents collection served and the attached Parquet and Iceberg ones.",
+			resp: collectionsResponse{}, api: (*Server).listCollections},
+		{method: "POST", path: apiPrefix + "/collections", access: admin, summary: "Attach a Parquet dataset or an Iceberg table under the server's attach roots and index it.",
+			body: attachRequest{}, resp: attachResponse{}, errors: []int{bad, conflict, tooLarge}, api: (*Server).attachCollection},
+		{method: "GET", path: apiPrefix + "/collections/{name}", access: read, summary: "One collection: source, snapshot indexed, rows, files, last refresh and its report.",
+			resp: collectionInfo{}, errors: []int{bad, notFound}, api: (*Server).getCollection},
+		{method: "POST", path: apiPrefix + "/collections/{name}/refresh", access: admin, summary: "Bring an attached collection up to its source, reading only changed files.",
+			resp: engine.RefreshReport{}, errors: []int{bad, notFound}, api: (*Server).refreshCollection},
+		{method: "POST", path: apiPrefix + "/collections/{name}/search", access: read, summary: "Nearest rows of an attached collection to one vector or several.",
+			body: vectorSearchRequest{}, resp: vectorSearchResponse{}, errors: []int{bad, notFound, tooLarge}, api: (*Server).searchCollection},
 	}
 }
 

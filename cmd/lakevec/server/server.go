@@ -48,6 +48,9 @@ type Server struct {
 	readKey []byte // sha256 of the keys, nil when unset
 	admKey  []byte
 
+	ext      externals     // attached collections opened so far
+	timeline timelineCache // change times, recomputed after each batch
+
 	openAPIOnce sync.Once
 	openAPIDoc  []byte
 }
@@ -89,6 +92,11 @@ func (s *Server) kbOrNil() KB {
 	}
 	return nil
 }
+
+// Close closes the attached collections the server opened. Serve calls
+// it on shutdown; a caller that serves Handler itself calls it after its
+// last request, before closing the KB.
+func (s *Server) Close() error { return s.closeExternals() }
 
 // Run listens on Options.Addr and calls Serve.
 func (s *Server) Run(ctx context.Context, open func(context.Context) (KB, error)) error {
@@ -196,6 +204,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, open func(context.C
 		if o := <-oc; o.err == nil {
 			kb = o.kb
 		}
+	}
+	if err := s.closeExternals(); err != nil && runErr == nil {
+		runErr = err
 	}
 	if kb != nil {
 		if err := kb.Close(); err != nil && runErr == nil {

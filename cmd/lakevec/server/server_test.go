@@ -53,7 +53,10 @@ type fixture struct {
 // temporary directory.
 func newFixture(t *testing.T, o Options) *fixture {
 	t.Helper()
-	kb, err := engine.Open(context.Background(), t.TempDir(), engine.Options{})
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	kb, err := engine.Open(context.Background(), o.DataDir, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +71,9 @@ func newFixture(t *testing.T, o Options) *fixture {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
 		if err := kb.Close(); err != nil {
 			t.Error(err)
 		}
