@@ -57,6 +57,9 @@ type ANNConfig struct {
 	MinPasses      int           // per ef, at least this many passes; default 3
 	Seed           uint64        // level assignment seed of every system; default 1
 	Python         string        // interpreter for hnswlib; default DefaultPython
+	// Bar, when set, shows each build's progress (a terminal progress bar)
+	// in place of the periodic progress lines. Default nil: the lines.
+	Bar BarFunc
 }
 
 // DefaultANNConfig returns the defaults, with no files set.

@@ -48,7 +48,7 @@ func (s *coderSystem) build(ctx context.Context, d *annData, c *ANNConfig, progr
 	}()
 
 	n := d.n()
-	p := startProgress(progress, SystemCoder, n)
+	p := startProgress(progress, c.Bar, SystemCoder, n)
 	defer p.stop()
 	var before, after runtime.MemStats
 	runtime.GC()

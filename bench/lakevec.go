@@ -39,7 +39,7 @@ func (s *lakevecSystem) build(ctx context.Context, d *annData, c *ANNConfig, pro
 	s.x, s.skip = x, int32(d.skip)
 
 	threads := min(c.Threads, n)
-	p := startProgress(progress, SystemLakevec, n)
+	p := startProgress(progress, c.Bar, SystemLakevec, n)
 	defer p.stop()
 	var (
 		next   atomic.Int64

@@ -19,9 +19,32 @@ type progress struct {
 	once sync.Once
 }
 
-func startProgress(w io.Writer, name string, n int) *progress {
+// BarFunc starts a progress display of total steps named name; set
+// reports the steps done so far and finish ends the display.
+type BarFunc func(name string, total int) (set func(done int64), finish func())
+
+// startProgress reports to bar when it is set, else prints lines to w.
+func startProgress(w io.Writer, bar BarFunc, name string, n int) *progress {
 	p := &progress{quit: make(chan struct{})}
 	start := time.Now()
+	if bar != nil {
+		set, finish := bar(name, n)
+		p.wg.Go(func() {
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			defer finish()
+			for {
+				select {
+				case <-p.quit:
+					set(p.done.Load())
+					return
+				case <-t.C:
+					set(p.done.Load())
+				}
+			}
+		})
+		return p
+	}
 	p.wg.Go(func() {
 		t := time.NewTicker(progressEvery)
 		defer t.Stop()

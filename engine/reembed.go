@@ -27,6 +27,12 @@ type ReembedReport struct {
 // lake history keeps the vectors it was written with. It refuses while the
 // log holds unfinished batches.
 func Reembed(ctx context.Context, dir string, o Options) (ReembedReport, error) {
+	return ReembedProgress(ctx, dir, o, nil)
+}
+
+// ReembedProgress is Reembed calling progress (when not nil) after each
+// batch of texts embedded, with the count done and the total.
+func ReembedProgress(ctx context.Context, dir string, o Options, progress func(done, total int)) (ReembedReport, error) {
 	var rep ReembedReport
 	if o.Collection == "" {
 		o.Collection = "docs"
@@ -87,6 +93,9 @@ func Reembed(ctx context.Context, dir string, o Options) (ReembedReport, error) 
 			if err := wb.Set(embKey(rep.To, h), encodeVector(vs[j])); err != nil {
 				return rep, err
 			}
+		}
+		if progress != nil {
+			progress(i+len(part), len(hashes))
 		}
 	}
 	if err := wb.Flush(); err != nil {

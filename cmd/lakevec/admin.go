@@ -83,11 +83,7 @@ not a lakevec data directory.`,
 			return nil
 		},
 	}
-	def := os.Getenv("LAKEVEC_DATA")
-	if def == "" {
-		def = "lakevec-data"
-	}
-	cmd.Flags().StringVar(&data, "data", def, "data directory (env LAKEVEC_DATA)")
+	cmd.Flags().StringVar(&data, "data", "lakevec-data", "data directory")
 	cmd.Flags().BoolVar(&yes, "yes", false, "really delete")
 	return cmd
 }
@@ -113,17 +109,21 @@ keys the embeddings, which come from the lake, not the embedder).`,
 			if err != nil {
 				return err
 			}
-			rep, err := engine.Rebuild(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e, History: hist})
+			rep, err := spin(cmd, stderr, "rebuild: reading the lake history", func() (engine.RebuildReport, error) {
+				return engine.Rebuild(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e, History: hist})
+			})
 			hist.Close()
 			if err != nil {
 				return err
 			}
-			k, err := openKBWith(ctx, fl, e) // builds the indexes
+			k, err := spin(cmd, stderr, "rebuild: building the indexes", func() (*engine.KB, error) {
+				return openKBWith(ctx, fl, e)
+			})
 			if err != nil {
 				return err
 			}
 			defer k.Close()
-			problems, err := k.Verify(ctx)
+			problems, err := spin(cmd, stderr, "rebuild: verifying", func() ([]string, error) { return k.Verify(ctx) })
 			if err != nil {
 				return err
 			}
@@ -183,11 +183,20 @@ intervals do not change.`,
 			if err != nil {
 				return err
 			}
-			rep, err := engine.Reembed(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e})
+			var b *bar
+			rep, err := engine.ReembedProgress(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e}, func(done, total int) {
+				if b == nil {
+					b = newBar(cmd, stderr, int64(total), "reembed: texts")
+				}
+				b.set(int64(done))
+			})
+			b.done()
 			if err != nil {
 				return err
 			}
-			k, err := openKBWith(ctx, fl, e) // builds the indexes with the new vectors
+			k, err := spin(cmd, stderr, "reembed: building the indexes", func() (*engine.KB, error) {
+				return openKBWith(ctx, fl, e) // builds the indexes with the new vectors
+			})
 			if err != nil {
 				return err
 			}

@@ -77,6 +77,7 @@ apt-get install -y python3-hnswlib python3-numpy).`,
 					c.Metric = "cosine"
 				}
 			}
+			c.Bar = benchBar(cmd, stderr)
 			_, err = bench.RunANN(cmd.Context(), c, stdout, stderr)
 			return benchError(err)
 		},

@@ -45,7 +45,7 @@ diff. Afterwards, explore the data directory with the commands it prints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if !cmd.Flags().Changed("data") {
+			if !onCommandLine(cmd, "data") {
 				dir, err := os.MkdirTemp("", "lakevec-demo-*")
 				if err != nil {
 					return err
@@ -111,7 +111,7 @@ diff. Afterwards, explore the data directory with the commands it prints.`,
 				return fmt.Errorf("demo: verify found %d problems: %v", len(problems), err)
 			}
 			fmt.Fprintln(stdout, "\nlake, store and indexes agree (lakevec verify).")
-			if keep || cmd.Flags().Changed("data") {
+			if keep || onCommandLine(cmd, "data") {
 				fmt.Fprintf(stdout, "explore it: lakevec search \"appeal a suspension\" --data %s\n", fl.data)
 			}
 			return nil

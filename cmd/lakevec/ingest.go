@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -231,13 +233,7 @@ every version in full would have cost.`,
 				return err
 			}
 			defer k.Close()
-			last := time.Now()
-			rep, err := k.ImportHistoryFile(cmd.Context(), args[0], func(r engine.ImportReport) {
-				if time.Since(last) > 2*time.Second {
-					fmt.Fprintf(stderr, "imported %d lines, %d batches\n", r.Lines, r.Batches)
-					last = time.Now()
-				}
-			})
+			rep, err := importHistory(cmd, k, args[0], stderr)
 			if err != nil {
 				return err
 			}
@@ -251,4 +247,44 @@ every version in full would have cost.`,
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
 	return cmd
+}
+
+// importHistory imports a .jsonl[.gz] history file with a progress bar over
+// its bytes on a terminal, else a line on stderr every 2 s.
+func importHistory(cmd *cobra.Command, k *engine.KB, path string, stderr io.Writer) (engine.ImportReport, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return engine.ImportReport{}, fmt.Errorf("import %s: %w", path, err)
+	}
+	defer f.Close()
+	var size int64 = -1
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	b := newBytesBar(cmd, stderr, size, "import "+filepath.Base(path))
+	defer b.done()
+	var r io.Reader = bufio.NewReader(b.reader(f))
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return engine.ImportReport{}, fmt.Errorf("import %s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	last := time.Now()
+	rep, err := k.ImportHistory(cmd.Context(), r, func(r engine.ImportReport) {
+		if b != nil {
+			b.describe(fmt.Sprintf("import %s: %d versions, %d batches", filepath.Base(path), r.Lines, r.Batches))
+			return
+		}
+		if time.Since(last) > 2*time.Second {
+			fmt.Fprintf(stderr, "imported %d lines, %d batches\n", r.Lines, r.Batches)
+			last = time.Now()
+		}
+	})
+	if err != nil {
+		return rep, fmt.Errorf("import %s: %w", path, err)
+	}
+	return rep, nil
 }

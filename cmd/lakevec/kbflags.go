@@ -25,16 +25,12 @@ type kbFlags struct {
 }
 
 func addKBFlags(f *pflag.FlagSet, fl *kbFlags, withEmbedder bool) {
-	def := os.Getenv("LAKEVEC_DATA")
-	if def == "" {
-		def = "lakevec-data"
-	}
-	f.StringVar(&fl.data, "data", def, "data directory (env LAKEVEC_DATA)")
+	f.StringVar(&fl.data, "data", "lakevec-data", "data directory")
 	f.StringVar(&fl.collection, "collection", "docs", "documents collection")
 	f.BoolVar(&fl.json, "json", false, "print JSON")
-	f.StringVar(&fl.lake.Warehouse, "warehouse", os.Getenv("LAKEVEC_WAREHOUSE"), "where the history table's files live: file:///abs/dir or s3://bucket/prefix (env LAKEVEC_WAREHOUSE; default under --data)")
-	f.StringVar(&fl.lake.S3.Endpoint, "s3-endpoint", os.Getenv("LAKEVEC_S3_ENDPOINT"), "S3-compatible endpoint for an s3:// warehouse, e.g. http://127.0.0.1:9000 (path-style; credentials from the AWS environment)")
-	f.StringVar(&fl.lake.S3.Region, "s3-region", os.Getenv("LAKEVEC_S3_REGION"), "region of an s3:// warehouse")
+	f.StringVar(&fl.lake.Warehouse, "warehouse", "", "where the history table's files live: file:///abs/dir or s3://bucket/prefix (default under --data)")
+	f.StringVar(&fl.lake.S3.Endpoint, "s3-endpoint", "", "S3-compatible endpoint for an s3:// warehouse, e.g. http://127.0.0.1:9000 (path-style; credentials from the AWS environment)")
+	f.StringVar(&fl.lake.S3.Region, "s3-region", "", "region of an s3:// warehouse")
 	if withEmbedder {
 		addEmbedderFlags(f, &fl.emb)
 	}

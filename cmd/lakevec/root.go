@@ -30,6 +30,7 @@ func usagef(format string, args ...any) error {
 // newRootCmd builds the command tree. stdout receives results (JSON lines,
 // tables meant for scripts); stderr receives progress and human summaries.
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	stdout = clearBarsWriter{stdout} // a progress bar never shares a line with results (progress.go)
 	root := &cobra.Command{
 		Use:   "lakevec",
 		Short: "Search a data lake by meaning, with every version kept",
@@ -53,6 +54,9 @@ re-does work it has already done.`,
 	root.AddCommand(newAttachCmd(stdout, stderr), newRefreshCmd(stdout, stderr), newCollectionsCmd(stdout, stderr))
 	root.AddCommand(newEmbedCmd(stdout, stderr))
 	root.AddCommand(newServeCmd(stdout, stderr))
+	installRemote(root)   // --server on the commands the HTTP API answers (remote.go)
+	installSpinners(root) // progress for attach and refresh (progress.go)
+	installConfig(root)   // env and config file for every flag (config.go)
 	return root
 }
 
