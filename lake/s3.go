@@ -1,12 +1,14 @@
 package lake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,6 +164,12 @@ func s3Error(err error) error {
 			return fmt.Errorf("%w: %v", ErrChanged, err)
 		}
 	}
+	var netErr net.Error
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		switch re.HTTPStatusCode() {
@@ -172,13 +180,6 @@ func s3Error(err error) error {
 		case http.StatusPreconditionFailed:
 			return fmt.Errorf("%w: %v", ErrChanged, err)
 		}
-		return err
-	}
-	var netErr net.Error
-	var opErr *net.OpError
-	var dnsErr *net.DNSError
-	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || (errors.As(err, &netErr) && netErr.Timeout()) {
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	return err
 }
@@ -187,7 +188,10 @@ func s3Error(err error) error {
 // parquet-go reads in 4 KiB steps, which must not become 4 KiB requests.
 // The window starts at minWindow and doubles while reads stay sequential,
 // up to maxWindow; a read that is not served from the window (a seek)
-// resets it. Every GET carries the ETag seen by HeadObject (If-Match) and
+// resets it. When the reader knows which byte ranges it will read (hints:
+// Storage.ReadVectors gives the vector column's chunks and the footer), a
+// fetch never extends past the end of the hinted range it starts in, so
+// the bytes of other columns are not downloaded. Every GET carries the ETag seen by HeadObject (If-Match) and
 // the response's ETag is checked too, so an object replaced mid-read is
 // ErrChanged, not a mix of two files.
 type s3File struct {
@@ -202,16 +206,45 @@ type s3File struct {
 	mu     sync.Mutex // guards the fields below; held across a fetch
 	buf    []byte     // the window: object bytes [bufOff, bufOff+len(buf))
 	bufOff int64
-	window int64 // size of the next fetch
+	window int64    // size of the next fetch
+	hints  []extent // sorted, disjoint byte ranges the reader will read
+	tail   []byte   // pinned: object bytes [size-len(tail), size) (the footer)
 }
 
+// extent is the byte range [off, end) of an object.
+type extent struct{ off, end int64 }
+
 const (
-	minWindow = 256 << 10
+	minWindow = 64 << 10
 	maxWindow = 8 << 20
 )
 
-func (f *s3File) Size() int64  { return f.size }
-func (f *s3File) Close() error { f.mu.Lock(); f.buf = nil; f.mu.Unlock(); return nil }
+// setHints records the byte ranges the reader will read (see s3File).
+func (f *s3File) setHints(h []extent) {
+	h = slices.Clone(h)
+	slices.SortFunc(h, func(a, b extent) int { return cmp.Compare(a.off, b.off) })
+	f.mu.Lock()
+	f.hints = h
+	f.mu.Unlock()
+}
+
+// limitLocked returns where a fetch starting at pos must stop: the end of
+// the hinted range holding pos, else the object's end.
+func (f *s3File) limitLocked(pos int64) int64 {
+	i, _ := slices.BinarySearchFunc(f.hints, pos, func(e extent, p int64) int { return cmp.Compare(e.off, p+1) })
+	if i > 0 && pos < f.hints[i-1].end {
+		return min(f.hints[i-1].end, f.size)
+	}
+	return f.size
+}
+
+func (f *s3File) Size() int64 { return f.size }
+func (f *s3File) Close() error {
+	f.mu.Lock()
+	f.buf, f.tail = nil, nil
+	f.mu.Unlock()
+	return nil
+}
 
 func (f *s3File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
@@ -226,8 +259,13 @@ func (f *s3File) ReadAt(p []byte, off int64) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
+	tailOff := f.size - int64(len(f.tail))
 	for n < len(p) && off+int64(n) < f.size {
 		pos := off + int64(n)
+		if f.tail != nil && pos >= tailOff {
+			n += copy(p[n:], f.tail[pos-tailOff:])
+			continue
+		}
 		if pos >= f.bufOff && pos < f.bufOff+int64(len(f.buf)) {
 			n += copy(p[n:], f.buf[pos-f.bufOff:])
 			continue
@@ -239,8 +277,8 @@ func (f *s3File) ReadAt(p []byte, off int64) (int, error) {
 		case f.window < maxWindow:
 			f.window *= 2
 		}
-		want := max(int64(len(p)-n), f.window)
-		want = min(want, f.size-pos)
+		need := min(int64(len(p)-n), f.size-pos)
+		want := max(need, min(f.window, f.limitLocked(pos)-pos))
 		if err := f.fetchLocked(pos, want); err != nil {
 			return n, err
 		}
@@ -251,8 +289,42 @@ func (f *s3File) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// pinTail reads the last n bytes of the object (at least; n is clipped
+// to the size) into the pinned tail buffer, where the Parquet footer is:
+// one GET serves the footer length, the footer, and every later read of
+// them, whatever other reads happen in between.
+func (f *s3File) pinTail(n int64) error {
+	n = min(n, f.size)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if int64(len(f.tail)) >= n {
+		return nil
+	}
+	b, err := f.getLocked(f.size-n, n, nil)
+	if err != nil {
+		return err
+	}
+	f.tail = b
+	return nil
+}
+
 // fetchLocked loads object bytes [off, off+n) into the window.
 func (f *s3File) fetchLocked(off, n int64) error {
+	b, err := f.getLocked(off, n, f.buf)
+	if err != nil {
+		f.buf = nil
+		return err
+	}
+	f.buf, f.bufOff = b, off
+	return nil
+}
+
+// getLocked GETs object bytes [off, off+n), into buf when it is large
+// enough.
+func (f *s3File) getLocked(off, n int64, buf []byte) ([]byte, error) {
+	if n <= 0 {
+		return buf[:0], nil
+	}
 	in := &s3.GetObjectInput{
 		Bucket: aws.String(f.bucket),
 		Key:    aws.String(f.key),
@@ -263,22 +335,20 @@ func (f *s3File) fetchLocked(off, n int64) error {
 	}
 	out, err := f.cl.GetObject(f.ctx, in)
 	if err != nil {
-		return &StorageError{Op: "read", URI: f.uri, Err: s3Error(err)}
+		return nil, &StorageError{Op: "read", URI: f.uri, Err: s3Error(err)}
 	}
 	defer out.Body.Close()
 	if f.etag != "" && out.ETag != nil && *out.ETag != f.etag {
-		return &StorageError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w: etag %s, was %s", ErrChanged, *out.ETag, f.etag)}
+		return nil, &StorageError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w: etag %s, was %s", ErrChanged, *out.ETag, f.etag)}
 	}
-	if cap(f.buf) < int(n) || cap(f.buf) > 2*maxWindow {
-		f.buf = make([]byte, n)
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
 	}
-	f.buf = f.buf[:n]
-	if _, err := io.ReadFull(out.Body, f.buf); err != nil {
-		f.buf = nil
-		return &StorageError{Op: "read", URI: f.uri, Err: fmt.Errorf("range %d+%d: %w", off, n, s3Error(err))}
+	buf = buf[:n]
+	if _, err := io.ReadFull(out.Body, buf); err != nil {
+		return nil, &StorageError{Op: "read", URI: f.uri, Err: fmt.Errorf("range %d+%d: %w", off, n, s3Error(err))}
 	}
-	f.bufOff = off
-	return nil
+	return buf, nil
 }
 
 // openS3 checks the object exists (HeadObject: size and ETag) and returns

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/parquet-go/parquet-go"
 )
 
 // Errors of Storage, matched with errors.Is through *StorageError.
@@ -164,7 +166,75 @@ func (s *Storage) ReadVectors(ctx context.Context, uri string, opts VectorOption
 		return VectorStats{}, &VectorError{File: uri, Column: opts.Column, Row: -1, Err: err}
 	}
 	defer f.Close()
+	if sf, ok := f.(*s3File); ok {
+		if err := sf.prepareParquet(opts.Column); err != nil {
+			return VectorStats{}, &VectorError{File: uri, Column: opts.Column, Row: -1, Err: err}
+		}
+	}
 	return ReadVectors(ctx, f, f.Size(), uri, opts, fn)
+}
+
+// footerGuess is how much of a Parquet file's end is read at once: the
+// footer of most files fits (one more GET when it does not).
+const footerGuess = 64 << 10
+
+// prepareParquet gets an object ready for ReadVectors: the footer pinned
+// in memory (one or two GETs), and hints so that reads of the vector
+// column never fetch bytes of other columns.
+func (f *s3File) prepareParquet(column string) error {
+	if err := f.pinTail(footerGuess); err != nil {
+		return err
+	}
+	f.setHints([]extent{{0, 4}}) // parquet-go checks the leading magic
+	var tail [8]byte
+	if _, err := f.ReadAt(tail[:], f.size-8); err == nil {
+		if n := int64(binary.LittleEndian.Uint32(tail[:4])) + 8; n > footerGuess && n <= f.size {
+			if err := f.pinTail(n); err != nil {
+				return err
+			}
+		}
+	}
+	f.setHints(append(vectorExtents(f, f.size, column), extent{0, 4}))
+	return nil
+}
+
+// vectorExtents returns the byte ranges ReadVectors reads of a Parquet
+// file: the footer and the chunks of the vector column. Nil when the file
+// cannot be parsed (ReadVectors then reports why).
+func vectorExtents(src io.ReaderAt, size int64, column string) (ext []extent) {
+	defer func() {
+		if recover() != nil {
+			ext = nil
+		}
+	}()
+	dataEnd, err := checkFooter(src, size)
+	if err != nil {
+		return nil
+	}
+	pf, err := parquet.OpenFile(src, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil
+	}
+	sh, err := resolveShape(pf.Schema(), strings.Split(column, "."))
+	if err != nil {
+		return nil
+	}
+	ext = append(ext, extent{dataEnd, size})
+	for _, rg := range pf.Metadata().RowGroups {
+		if sh.column >= len(rg.Columns) {
+			return nil
+		}
+		cm := rg.Columns[sh.column].MetaData
+		start := cm.DataPageOffset
+		if cm.DictionaryPageOffset != 0 {
+			start = cm.DictionaryPageOffset
+		}
+		if start < 0 || cm.TotalCompressedSize < 0 || start > dataEnd || cm.TotalCompressedSize > dataEnd-start {
+			return nil
+		}
+		ext = append(ext, extent{start, start + cm.TotalCompressedSize})
+	}
+	return ext
 }
 
 const (
