@@ -32,21 +32,7 @@ each disagreement and exits 1 if there is any.`,
 			if err != nil {
 				return err
 			}
-			st := k.Stats()
-			if fl.json {
-				if err := json.NewEncoder(stdout).Encode(map[string]any{"stats": st, "problems": problems}); err != nil {
-					return err
-				}
-			} else {
-				for _, p := range problems {
-					fmt.Fprintln(stdout, p)
-				}
-				fmt.Fprintf(stdout, "%s: %d chunk versions, %d current, %d batches: %d problems\n", st.Collection, st.Rows, st.Current, st.Batches, len(problems))
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("verify: %d disagreements", len(problems))
-			}
-			return nil
+			return printVerify(stdout, k.Stats(), problems, fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
@@ -210,4 +196,25 @@ intervals do not change.`,
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
 	return cmd
+}
+
+// printVerify prints verify's findings; it fails when there are any.
+func printVerify(w io.Writer, st engine.Stats, problems []string, asJSON bool) error {
+	if problems == nil {
+		problems = []string{}
+	}
+	if asJSON {
+		if err := json.NewEncoder(w).Encode(map[string]any{"stats": st, "problems": problems}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
+		fmt.Fprintf(w, "%s: %d chunk versions, %d current, %d batches: %d problems\n", st.Collection, st.Rows, st.Current, st.Batches, len(problems))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("verify: %d disagreements", len(problems))
+	}
+	return nil
 }

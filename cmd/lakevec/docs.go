@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lakevec/lakevec/engine"
 )
 
 func newHistoryCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -27,15 +29,7 @@ func newHistoryCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if fl.json {
-				return json.NewEncoder(stdout).Encode(vs)
-			}
-			for _, v := range vs {
-				c := v.Counts
-				fmt.Fprintf(stdout, "%s  batch %-5d %-6s chunks %3d  +%d -%d ~%d moved %d\n", v.At.Format(time.RFC3339Nano), v.Seq, v.Op, v.Chunks,
-					c["added"], c["removed"], c["modified"], c["moved"])
-			}
-			return nil
+			return printHistory(stdout, vs, fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
@@ -68,11 +62,7 @@ func newShowCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if fl.json {
-				return json.NewEncoder(stdout).Encode(map[string]string{"doc_id": args[0], "text": text})
-			}
-			_, err = fmt.Fprintln(stdout, text)
-			return err
+			return printShow(stdout, args[0], text, fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
@@ -102,26 +92,50 @@ func newDiffCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if fl.json {
-				return json.NewEncoder(stdout).Encode(d)
-			}
-			for _, l := range d {
-				for i, line := range strings.Split(l.Text, "\n") {
-					op := l.Op
-					if op == "=" {
-						op = " "
-					}
-					if i > 0 && l.Op == "=" {
-						op = " "
-					}
-					fmt.Fprintf(stdout, "%s %s\n", op, line)
-				}
-			}
-			return nil
+			return printDiff(stdout, d, fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
 	cmd.Flags().StringVar(&from, "from", "", "first time")
 	cmd.Flags().StringVar(&to, "to", "", "second time")
 	return cmd
+}
+
+func printHistory(w io.Writer, vs []engine.VersionInfo, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(vs)
+	}
+	for _, v := range vs {
+		c := v.Counts
+		fmt.Fprintf(w, "%s  batch %-5d %-6s chunks %3d  +%d -%d ~%d moved %d\n", v.At.Format(time.RFC3339Nano), v.Seq, v.Op, v.Chunks,
+			c["added"], c["removed"], c["modified"], c["moved"])
+	}
+	return nil
+}
+
+func printShow(w io.Writer, docID, text string, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(map[string]string{"doc_id": docID, "text": text})
+	}
+	_, err := fmt.Fprintln(w, text)
+	return err
+}
+
+func printDiff(w io.Writer, d []engine.DiffLine, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(d)
+	}
+	for _, l := range d {
+		for i, line := range strings.Split(l.Text, "\n") {
+			op := l.Op
+			if op == "=" {
+				op = " "
+			}
+			if i > 0 && l.Op == "=" {
+				op = " "
+			}
+			fmt.Fprintf(w, "%s %s\n", op, line)
+		}
+	}
+	return nil
 }

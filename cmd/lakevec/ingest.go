@@ -195,20 +195,7 @@ func newDeleteCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			missing := 0
-			for _, d := range rep.Docs {
-				if d.Op == "missing" {
-					missing++
-					fmt.Fprintf(stderr, "no document %q\n", d.DocID)
-				}
-			}
-			if err := printReport(stdout, rep, fl.json); err != nil {
-				return err
-			}
-			if missing > 0 {
-				return fmt.Errorf("%d of %d documents not found", missing, len(args))
-			}
-			return nil
+			return printDeleteReport(stdout, stderr, rep, len(args), fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
@@ -287,4 +274,23 @@ func importHistory(cmd *cobra.Command, k *engine.KB, path string, stderr io.Writ
 		return rep, fmt.Errorf("import %s: %w", path, err)
 	}
 	return rep, nil
+}
+
+// printDeleteReport prints delete's batch report, naming on stderr the
+// documents that were not there; it fails when any was missing.
+func printDeleteReport(stdout, stderr io.Writer, rep engine.Report, asked int, asJSON bool) error {
+	missing := 0
+	for _, d := range rep.Docs {
+		if d.Op == "missing" {
+			missing++
+			fmt.Fprintf(stderr, "no document %q\n", d.DocID)
+		}
+	}
+	if err := printReport(stdout, rep, asJSON); err != nil {
+		return err
+	}
+	if missing > 0 {
+		return fmt.Errorf("%d of %d documents not found", missing, asked)
+	}
+	return nil
 }

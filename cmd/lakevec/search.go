@@ -122,13 +122,7 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if fl.json {
-				return json.NewEncoder(stdout).Encode(c)
-			}
-			for _, e := range c {
-				fmt.Fprintf(stdout, "%-9s %s chunk %d  %s\n", e.Mark, e.DocID, e.ChunkKey, snippet(e.Text, 160))
-			}
-			return nil
+			return printCompare(stdout, c, fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
@@ -136,4 +130,14 @@ func newCompareCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "second time")
 	cmd.Flags().IntVar(&k, "k", 10, "results per time")
 	return cmd
+}
+
+func printCompare(w io.Writer, c []engine.CompareEntry, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(c)
+	}
+	for _, e := range c {
+		fmt.Fprintf(w, "%-9s %s chunk %d  %s\n", e.Mark, e.DocID, e.ChunkKey, snippet(e.Text, 160))
+	}
+	return nil
 }
