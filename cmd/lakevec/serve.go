@@ -10,19 +10,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lakevec/lakevec/cmd/lakevec/server"
+	"github.com/lakevec/lakevec/cmd/lakevec/server/ui"
 )
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
 	o := server.DefaultOptions()
 	var apiKeyFile, adminKeyFile string
+	var noUI bool
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:7700] [--data DIR]",
 		Short: "Serve the knowledge base over HTTP (JSON API, OpenAPI, metrics)",
 		Long: `serve opens the documents collection once and answers the HTTP API under
 /api/v1 (search now and as of a time, compare, ingest, delete, show, history,
 diff, stats, timeline, verify; collections: list, attach, refresh, vector
-search), /openapi.json, /metrics, /healthz and /readyz. Attached collections
+search), /openapi.json, /metrics, /healthz and /readyz, and the web UI at /
+(search now or as of a time, document versions and diffs, collections; open
+http://127.0.0.1:7700/ in a browser). Attached collections
 are opened on first use and stay open; attaching over the API is allowed only
 under --attach-root directories.
 
@@ -49,6 +53,9 @@ close the collection (writing the index checkpoint).`,
 				return err
 			}
 			o.DataDir = fl.data
+			if !noUI {
+				o.UI = ui.Handler()
+			}
 			o.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
 			srv, err := server.New(o)
 			if err != nil {
@@ -70,6 +77,7 @@ close the collection (writing the index checkpoint).`,
 	f.IntVar(&o.MaxK, "max-k", o.MaxK, "largest k a search may ask for")
 	f.IntVar(&o.MaxEf, "max-ef", o.MaxEf, "largest ef a search may ask for")
 	f.StringSliceVar(&o.CORSOrigins, "cors-origin", nil, "origin allowed to call the API from a browser (repeatable; * for any); default none")
+	f.BoolVar(&noUI, "no-ui", false, "do not serve the web UI at /")
 	f.StringSliceVar(&o.AttachRoots, "attach-root", nil, "directory under which POST /api/v1/collections may attach Parquet datasets and Iceberg catalogs (repeatable); default none: attaching over the API is refused")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "extra Host name a loopback server answers (behind a local proxy); repeatable")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
