@@ -123,3 +123,20 @@ func FuzzDecodePageHeader(f *testing.F) {
 		_ = checkPageHeader(h, int64(len(b)))
 	})
 }
+
+// FuzzVectorExtents: the byte ranges Storage.ReadVectors hints for an s3
+// object come from the file's own footer (bytes from the network): they
+// must never panic and must lie within the file.
+func FuzzVectorExtents(f *testing.F) {
+	sh := shapes(3)[0]
+	f.Add(smallFile(f, sh, [][]float32{{1, 2, 3}, {4, 5, 6}}, 1))
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		size := int64(len(data))
+		for _, e := range vectorExtents(bytes.NewReader(data), size, "embedding") {
+			if e.off < 0 || e.end < e.off || e.end > size {
+				t.Fatalf("extent %+v outside a %d-byte file", e, size)
+			}
+		}
+	})
+}
