@@ -21,6 +21,8 @@ func newVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 store (same validity interval), and the store with the indexes (every version
 in the history index, exactly the current ones in the hot index). It prints
 each disagreement and exits 1 if there is any.`,
+		Example: `  lakevec verify --data ./lakevec-data
+  lakevec verify --server http://127.0.0.1:7700 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := openKB(cmd.Context(), cmd, fl, stderr)
@@ -41,7 +43,7 @@ each disagreement and exits 1 if there is any.`,
 
 func newResetCmd(stdout, stderr io.Writer) *cobra.Command {
 	var data string
-	var yes bool
+	var yes, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "reset --data DIR --yes",
 		Short: "Delete a data directory, all or nothing",
@@ -50,7 +52,8 @@ indexes and the lake tables under it. It first renames the directory aside
 (atomic), then deletes it, so an interrupted reset never leaves half a data
 directory behind. It refuses without --yes, and refuses a directory that is
 not a lakevec data directory.`,
-		Args: cobra.NoArgs,
+		Example: `  lakevec reset --data /tmp/lakevec-scratch --yes`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
 				return usagef("reset deletes %s entirely; add --yes", data)
@@ -65,12 +68,16 @@ not a lakevec data directory.`,
 			if err := os.RemoveAll(aside); err != nil {
 				return fmt.Errorf("reset %s: removing %s: %w", data, aside, err)
 			}
+			if asJSON {
+				return json.NewEncoder(stdout).Encode(map[string]string{"removed": data})
+			}
 			fmt.Fprintf(stdout, "removed %s\n", data)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "lakevec-data", "data directory")
 	cmd.Flags().BoolVar(&yes, "yes", false, "really delete")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -84,6 +91,8 @@ Iceberg history table and writes a new store from them, then rebuilds the
 indexes. Use it when the store is damaged or lost: the lake is the record.
 Give the same embedder flags the collection was built with (its model id
 keys the embeddings, which come from the lake, not the embedder).`,
+		Example: `  lakevec rebuild --data ./lakevec-data
+  lakevec rebuild --data ./lakevec-data --model-dir ~/models/all-MiniLM-L6-v2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -128,9 +137,10 @@ keys the embeddings, which come from the lake, not the embedder).`,
 func newOptimizeCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
 	cmd := &cobra.Command{
-		Use:   "optimize",
-		Short: "Compact the small files of the collection's history table",
-		Args:  cobra.NoArgs,
+		Use:     "optimize",
+		Short:   "Compact the small files of the collection's history table",
+		Example: `  lakevec optimize --data ./lakevec-data`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := openLakeHistory(cmd.Context(), fl)
 			if err != nil {

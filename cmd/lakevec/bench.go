@@ -25,7 +25,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr), newBenchBEIRCmd(stdout, stderr), newBenchRefreshCmd(stdout, stderr))
+	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr), newBenchBEIRCmd(stdout, stderr), newBenchRefreshCmd(stdout, stderr), newBenchServeCmd(stdout, stderr))
 	return cmd
 }
 

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // reset without --yes names the data directory it would delete, which
@@ -128,4 +131,18 @@ func TestHelpNamesEnv(t *testing.T) {
 			t.Errorf("search --help lacks %q:\n%s", w, out)
 		}
 	}
+}
+
+// TestEveryCommandConsistent: every command has an Example in --help, and
+// every command that prints results takes --json.
+func TestEveryCommandConsistent(t *testing.T) {
+	noResults := map[string]bool{"lakevec": true, "lakevec bench": true, "lakevec serve": true, "lakevec demo": true}
+	visitCommands(newRootCmd(io.Discard, io.Discard), func(c *cobra.Command) {
+		if c.Example == "" {
+			t.Errorf("%s: no Example", c.CommandPath())
+		}
+		if !noResults[c.CommandPath()] && c.Flags().Lookup("json") == nil {
+			t.Errorf("%s: no --json", c.CommandPath())
+		}
+	})
 }

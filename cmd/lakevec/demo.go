@@ -42,6 +42,8 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 corpus (2023-2025) into a fresh data directory, then runs a current search
 and the same search as of a past date, and shows a document's history and a
 diff. Afterwards, explore the data directory with the commands it prints.`,
+		Example: `  lakevec demo
+  lakevec demo --data ./demo-data   # keep it, then: lakevec search "appeal a suspension" --data ./demo-data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

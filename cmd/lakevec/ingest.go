@@ -246,7 +246,9 @@ func importHistory(cmd *cobra.Command, k *engine.KB, path string, stderr io.Writ
 	defer f.Close()
 	var size int64 = -1
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
+		// One more than the file: the reader runs ahead of the batches, and
+		// the bar must stay up (counting them) until the last one commits.
+		size = st.Size() + 1
 	}
 	b := newBytesBar(cmd, stderr, size, "import "+filepath.Base(path))
 	defer b.done()

@@ -54,9 +54,10 @@ re-does work it has already done.`,
 	root.AddCommand(newAttachCmd(stdout, stderr), newRefreshCmd(stdout, stderr), newCollectionsCmd(stdout, stderr))
 	root.AddCommand(newEmbedCmd(stdout, stderr))
 	root.AddCommand(newServeCmd(stdout, stderr))
-	installRemote(root)   // --server on the commands the HTTP API answers (remote.go)
-	installSpinners(root) // progress for attach and refresh (progress.go)
-	installConfig(root)   // env and config file for every flag (config.go)
+	installRemote(root)      // --server on the commands the HTTP API answers (remote.go)
+	installSpinners(root)    // progress for attach and refresh (progress.go)
+	installConsistency(root) // Examples and --json everywhere (consistency.go)
+	installConfig(root)      // env and config file for every flag (config.go)
 	return root
 }
 
