@@ -10,6 +10,8 @@
 //   - Options (DefaultOptions, Validate): address, keys, limits, CORS,
 //     TLS, the pprof listener, the web UI handler.
 //   - KB: the methods of *engine.KB the server uses.
+//   - externals: the attached collections the server has opened
+//     (collections.go); timelineCache: the change times (timeline.go).
 //   - route: one row of the route table (routes.go), which both registers
 //     the handler on the ServeMux and produces the OpenAPI operation, so
 //     the two cannot drift; a test checks both directions.
@@ -30,7 +32,13 @@
 //	GET    /api/v1/history/{id...}       read    {doc_id, versions}
 //	GET    /api/v1/diff/{id...}          read    ?from&to → {doc_id, from, to, lines}
 //	GET    /api/v1/stats                 read    engine.Stats
+//	GET    /api/v1/timeline              read    {first, last, changes: [{at, docs}]}: the change times, oldest first
 //	POST   /api/v1/verify                admin   {ok, problems}
+//	GET    /api/v1/collections           read    {collections: [...]}: the served documents collection, others, attached ones
+//	POST   /api/v1/collections           admin   {name, parquet | iceberg_catalog+iceberg_table, vector_column, metric?} → {collection, report}
+//	GET    /api/v1/collections/{name}    read    source, kind, snapshot indexed, rows, files, last refresh, last refresh report
+//	POST   /api/v1/collections/{name}/refresh  admin  engine.RefreshReport
+//	POST   /api/v1/collections/{name}/search   read   {vector | vectors, k, ef} → {hits} or {results: [{hits}]}
 //
 // Document ids contain slashes ("Policies/terms.md"), so they are the tail
 // of the path ({id...}); history and diff have their own prefixes rather
@@ -39,6 +47,33 @@
 // empty, "." or ".." segments cannot be addressed by path (ServeMux cleans
 // paths and redirects); they remain searchable and deletable only through
 // POST /api/v1/documents with delete: true.
+//
+// History versions carry "changed": the chunks a version added, removed,
+// modified or moved (the engine's counts less "unchanged"), the size of
+// the change. The timeline lists the distinct valid times of the
+// versions of the documents present now: the engine lists no deleted
+// documents, so a document deleted before now adds no change time (as-of
+// searches at any time are unaffected). It is computed from History per
+// document and cached until the next batch.
+//
+// # Attached collections
+//
+// Parquet datasets and Iceberg tables attached with `lakevec attach` or
+// POST /api/v1/collections live in the data directory (Options.DataDir).
+// The server opens each on first use (loading its index checkpoint) and
+// keeps it open; Close (called by Serve on shutdown, before the KB is
+// closed) closes them, writing their checkpoints. Listing opens every
+// attached collection once; one that cannot be opened is listed with an
+// error rather than failing the list. Attaching over the API reads files
+// on the server, so it is refused (403) unless Options.AttachRoots (serve
+// --attach-root) names directories, and then the dataset directory, glob
+// prefix or SQLite catalog must resolve (symlinks included) inside one;
+// relative paths and URLs are refused (400). The Iceberg warehouse the
+// catalog points to is not checked. Refreshes are serialised by the
+// engine; searches go on during a refresh and see it whole once it
+// commits. The last refresh report is kept in memory, since the start of
+// the process (the engine does not store it). The engine reports no lag;
+// clients show none.
 //
 // Times are RFC 3339 or YYYY-MM-DD (UTC midnight), as in the CLI. Errors
 // are {"error": "...", "request_id": "..."}: 400 bad input naming the
@@ -104,7 +139,48 @@
 // # Web UI
 //
 // Options.UI, when set, serves GET and HEAD requests the route table does
-// not claim, outside /api/ (the fallback "/" handler), with the same security headers and no key check for its
-// static files; its API calls carry the key like any client. It is not in
-// the OpenAPI document.
+// not claim, outside /api/ (the fallback "/" handler), with the same
+// security headers and no key check for its static files; its API calls
+// carry the key like any client. It is not in the OpenAPI document.
+// `lakevec serve` sets it to ui.Handler() (package ui, below this one;
+// --no-ui turns it off).
+//
+// Package ui embeds (go:embed) index.html, style.css, app.js and an icon:
+// no framework, no build step, no CDN, so the binary serves a UI that
+// works offline. app.js routes on the URL fragment:
+//
+//   - #/search?q&as_of: a query box; "current" or "as of" with a slider
+//     whose steps are the change times of GET /api/v1/timeline (first to
+//     last); results show the document id, the passage of the chunk that
+//     matches best with the query words marked, the score and the chunk
+//     version's validity interval. A result found as of T links to the
+//     document as of T. Moving the slider searches again (debounced; a
+//     stale answer is dropped).
+//   - #/doc/{id}?at: the versions on a time axis (GET /api/v1/history),
+//     each a mark whose size grows with its "changed" count, and a table;
+//     the text as of the selected version (GET /api/v1/documents/{id}
+//     ?as_of); a diff between any two versions (GET /api/v1/diff): the
+//     engine diffs paragraphs (chunks), and a run of removed paragraphs
+//     followed by added ones is compared again word by word in the
+//     browser, so <del> and <ins> mark the words that changed.
+//   - #/collections: source, kind, snapshot indexed, rows, files, last
+//     refresh, lag ("—": the engine reports none), the last refresh
+//     report and a Refresh button (admin key).
+//
+// Rules, checked by a static test of the files and by the browser test:
+// text from the API (document text, ids, snippets, error messages) is
+// inserted with textContent or as text nodes, never as HTML (no
+// innerHTML, insertAdjacentHTML, document.write); no inline script or
+// style, no event-handler attributes, no eval or string timers; data-
+// dependent positions and sizes are set through the CSSOM
+// (element.style), which CSP allows, never through style attributes. So
+// Content-Security-Policy "default-src 'self'" holds. When the server has
+// keys, a 401 opens a key prompt; the key is kept in sessionStorage (this
+// tab only) and sent as a bearer token, never in a URL.
+//
+// The browser test (ui/e2e_test.go, TestE2EBrowser) drives
+// /usr/bin/chromium headless through chromedp against a loopback server;
+// it skips when Chromium is absent (scripts/ci-chromium.sh installs
+// Debian's) and under -short, and saves screenshots to
+// $LAKEVEC_E2E_ARTIFACTS (default: the test's temporary directory).
 package server
