@@ -428,6 +428,8 @@
       from.value = String(Math.max(0, sel - 1));
       to.value = String(sel > 0 ? sel : 1);
       await showDiff();
+    } else {
+      diffOut.append(el('p', { class: 'muted diff-summary', text: 'Only one version: nothing to compare yet.' }));
     }
   }
 
