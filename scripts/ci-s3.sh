@@ -121,15 +121,25 @@ lakevec_s3_start() {
 	echo "ci-s3: versitygw $LAKEVEC_VERSITYGW_VERSION on $LAKEVEC_TEST_S3_ENDPOINT (pid $_LAKEVEC_S3_PID), bucket $LAKEVEC_TEST_S3_BUCKET"
 }
 
+# _lakevec_chain_exit_trap runs $1 on exit, before any EXIT trap already
+# set (so ci-s3.sh and ci-postgres.sh can both be sourced).
+_lakevec_chain_exit_trap() {
+	local cur old
+	cur=$(trap -p EXIT)
+	if [ -z "$cur" ]; then
+		trap "$1" EXIT
+		return
+	fi
+	_lakevec_trap_arg3() { printf '%s' "$3"; }
+	old=$(eval "_lakevec_trap_arg3 $cur")
+	trap "$1; $old" EXIT
+}
+
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
 	# Sourced: start, and stop on exit unless the caller has its own EXIT
 	# trap (then it must call lakevec_s3_stop itself).
 	lakevec_s3_start || return
-	if [ -z "$(trap -p EXIT)" ]; then
-		trap lakevec_s3_stop EXIT
-	else
-		echo "ci-s3: an EXIT trap is already set: call lakevec_s3_stop from it" >&2
-	fi
+	_lakevec_chain_exit_trap lakevec_s3_stop
 else
 	# Run: start, run the command (default: the lake integration tests), stop.
 	set -uo pipefail
