@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,32 +19,66 @@ import (
 	"github.com/lakevec/lakevec/lake"
 )
 
-// An external collection indexes the vector column of a Parquet dataset
-// the user owns, in place: lakevec reads the files, never copies them, and
-// a refresh reads only the files that changed.
+// An external collection indexes the vector column of a table the user
+// owns — an Iceberg table or a plain Parquet dataset — in place: lakevec
+// reads the files, never copies or writes them, and a refresh reads only
+// the files that changed.
 //
-// State (Badger, the data directory's store):
+// # Versions and time travel
 //
-//	xmeta/<name>         extMeta: source, column, metric, dim, generation
-//	xfile/<name>/<path>  extFile: size, mtime, the rows it holds
+// The collection moves through versions 1, 2, …: one per Iceberg snapshot
+// applied (every snapshot of the table's history since the attach, in
+// order, so any of them can be searched), or one per refresh of a Parquet
+// dataset that found a change. A version records its snapshot id and its
+// time (the snapshot's commit time; for a Parquet dataset, when the
+// refresh saw it).
 //
-// Rows are addressed by (file, row position in the file) and get dense ids
-// in the index; a file's rows take a contiguous id range.
+// Every row ever indexed keeps the interval of versions [from, to) in
+// which it was live: removing a data file, a position delete, an equality
+// delete or a dataset file that changed ends it (to = the version), and
+// nothing is removed from the graph. A search at version g admits exactly
+// the rows with from ≤ g < to through the filtered HNSW search, so
+// `--snapshot ID` and `--as-of T` (the last version at or before T) return
+// what the table held then; the current search is the same filter at the
+// newest version.
 //
-// A refresh reads the changed files, inserts their rows into the live
-// index with ids above the visible bound (searches do not see them), then
-// commits the new file set in one store transaction, and only then, under
-// the collection lock, raises the bound and deletes the rows of removed
-// files: readers see the refresh whole or not at all. The index is
-// checkpointed (index/x-<name>-<gen>.hnsw) every checkpointEvery refreshes
-// and on Close; opening loads the checkpoint and replays from the lake:
-// files added since are read again, rows of files gone since are deleted.
-// A crash at any point leaves the store at the previous refresh, which
-// the next refresh redoes.
+// # Rows
 //
-// Not yet: Iceberg tables (snapshot diffs and delete files, package
-// snapshot), time travel across snapshots, scalar filters, returned
-// columns, reuse of freed row ids.
+// A row is addressed by (data file, row position). It gets a dense id in
+// the index when first read. With an id column, a snapshot that removes
+// files and adds files holding the same rows unchanged (a compaction, a
+// copy-on-write rewrite of untouched rows) remaps those rows to their new
+// file and position without touching the graph: same id value, same
+// vector, same kept columns.
+//
+// Kept columns (ExternalOptions.Columns, plus the id column) are read with
+// the vectors and stored beside them — in memory for filters evaluated
+// inside the graph search, in Badger so they survive the table owner
+// expiring old snapshots. Other columns can be fetched from the lake by
+// row position at search time.
+//
+// # State and durability
+//
+// Badger holds (per collection name):
+//
+//	xmeta2/<name>                     extMeta: source, columns, versions applied, counters
+//	xf/<name>/<added version>/<uri>   extFile: a data file, its rows' ids and positions, when it was removed, rows deleted in it
+//	xc/<name>/<added version>/<uri>   the kept columns of that file's rows
+//	xv/<name>/<version>               extVersion: snapshot id and time
+//	xd/<name>/<key>                   a delete file already applied
+//
+// The graph is checkpointed to index/x-<name>-<version>.hnsw; the rows a
+// version added are also written, before the version commits, to a delta
+// segment index/x-<name>-d<version>.vec (see extdelta.go). Opening loads
+// the checkpoint and inserts the delta segments after it, so a restart
+// never re-reads the lake and does not depend on files the owner may have
+// expired. A version commits in one Badger transaction; until then its
+// rows are in the graph with ids at or above the visible bound, which
+// searches skip. A crash before the commit leaves the previous version,
+// and the next refresh redoes the lost one.
+//
+// Lock order: refreshMu (one refresh at a time), then mu (readers vs the
+// commit of a version).
 
 // ExternalOptions describe an external collection at attach time.
 type ExternalOptions struct {
@@ -50,55 +86,140 @@ type ExternalOptions struct {
 	// Parquet is a directory (every *.parquet below it) or a glob.
 	Parquet string
 	// IcebergCatalog and IcebergTable name an Iceberg table instead: a
-	// SQLite catalog (path or sqlite:///path) and "namespace.table". Its
-	// current snapshot's data files are indexed; file:// warehouses only,
-	// no merge-on-read deletes yet.
+	// SQLite catalog (path or sqlite:///path) and "namespace.table".
 	IcebergCatalog, IcebergTable string
 	// VectorColumn is the dotted path of the vector column.
 	VectorColumn string
+	// IDColumn, optional, is a scalar column identifying a row across
+	// files: rows rewritten unchanged into new files are remapped, not
+	// re-indexed.
+	IDColumn string
+	// Columns are scalar columns kept beside each vector: usable in
+	// filters and returned with results.
+	Columns []string
 	// Metric of the index; default cosine.
 	Metric hnsw.Metric
 }
 
 type extMeta struct {
-	Name         string `json:"name"`
-	Kind         string `json:"kind"` // "parquet" or "iceberg"
-	Table        string `json:"table,omitempty"`
-	Snapshot     int64  `json:"snapshot,omitempty"` // Iceberg snapshot indexed
-	Source       string `json:"source"`
-	VectorColumn string `json:"vector_column"`
-	Metric       string `json:"metric"`
-	Dim          int    `json:"dim"`
-	NextRow      uint32 `json:"next_row"`
-	Gen          uint64 `json:"gen"`           // refreshes applied
-	CkptGen      uint64 `json:"ckpt_gen"`      // refresh the index checkpoint reflects
-	CkptNextRow  uint32 `json:"ckpt_next_row"` // rows the checkpoint covers
-	Rows         int    `json:"rows"`
-	Files        int    `json:"files"`
-	Refreshed    int64  `json:"refreshed"`
+	Name         string         `json:"name"`
+	Kind         string         `json:"kind"` // "parquet" or "iceberg"
+	Table        string         `json:"table,omitempty"`
+	Source       string         `json:"source"`
+	VectorColumn string         `json:"vector_column"`
+	IDColumn     string         `json:"id_column,omitempty"`
+	Columns      []string       `json:"columns,omitempty"`
+	ColumnTypes  []uint8        `json:"column_types,omitempty"` // lake.ColumnType of each kept column (id column last), set by the first read
+	Metric       string         `json:"metric"`
+	Dim          int            `json:"dim"`
+	NextRow      uint32         `json:"next_row"`
+	Gen          uint32         `json:"gen"`                // versions applied
+	Snapshot     int64          `json:"snapshot,omitempty"` // Iceberg snapshot of the newest version
+	CkptGen      uint32         `json:"ckpt_gen"`           // version the index checkpoint reflects
+	CkptNextRow  uint32         `json:"ckpt_next_row"`      // rows the checkpoint covers
+	Rows         int            `json:"rows"`               // live rows
+	Files        int            `json:"files"`              // live data files
+	Refreshed    int64          `json:"refreshed"`          // unix ms of the last refresh
+	LastReport   *RefreshReport `json:"last_report,omitempty"`
+}
+
+// keptNames are the kept columns with the id column (if it is not one of
+// them) last.
+func (m *extMeta) keptNames() []string {
+	out := slices.Clone(m.Columns)
+	if m.IDColumn != "" && !slices.Contains(out, m.IDColumn) {
+		out = append(out, m.IDColumn)
+	}
+	return out
 }
 
 type extFile struct {
-	Path      string  `json:"path"`
-	Size      int64   `json:"size"`
-	MTime     int64   `json:"mtime"` // unix nanoseconds
-	FirstRow  uint32  `json:"first_row"`
-	Count     uint32  `json:"count"`
-	Positions []int64 `json:"positions,omitempty"` // nil: 0..Count-1 (no null vectors)
-	Nulls     int64   `json:"nulls,omitempty"`
+	URI       string   `json:"uri"`
+	Size      int64    `json:"size"`
+	MTime     int64    `json:"mtime,omitempty"` // unix ns (Parquet datasets)
+	Added     uint32   `json:"added"`           // version that added it
+	Removed   uint32   `json:"removed,omitempty"`
+	FirstRow  uint32   `json:"first_row"`
+	Count     uint32   `json:"count"`
+	IDs       []uint32 `json:"ids,omitempty"`       // nil: FirstRow+i
+	Positions []int64  `json:"positions,omitempty"` // nil: 0..Count-1 (no null vectors)
+	Nulls     int64    `json:"nulls,omitempty"`
+	// Deleted rows (by offset in the file's rows) and the version that
+	// deleted them: position and equality deletes.
+	Deleted []rowEnd `json:"deleted,omitempty"`
+	// Iceberg: data sequence number and partition, for matching deletes.
+	DataSeq   int64  `json:"data_seq,omitempty"`
+	Partition string `json:"partition,omitempty"`
+	SpecID    int32  `json:"spec_id,omitempty"`
 }
 
+type rowEnd struct {
+	Off uint32 `json:"o"`
+	Gen uint32 `json:"g"`
+}
+
+func (f *extFile) id(off int) uint32 {
+	if f.IDs != nil {
+		return f.IDs[off]
+	}
+	return f.FirstRow + uint32(off)
+}
+
+func (f *extFile) pos(off int) int64 {
+	if f.Positions != nil {
+		return f.Positions[off]
+	}
+	return int64(off)
+}
+
+// offOf returns the offset of the row at position pos, or -1 (a null
+// vector, or beyond the file).
+func (f *extFile) offOf(pos int64) int {
+	if f.Positions == nil {
+		if pos >= 0 && pos < int64(f.Count) {
+			return int(pos)
+		}
+		return -1
+	}
+	i, ok := slices.BinarySearch(f.Positions, pos)
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+type extVersion struct {
+	Gen      uint32 `json:"gen"`
+	Snapshot int64  `json:"snapshot,omitempty"`
+	TimeMs   int64  `json:"time_ms"`
+}
+
+// Record kinds of external collections. 8 and 9 were the first format
+// (one file set, no history): retired, never reuse.
 const (
-	kindExtMeta byte = 8
-	kindExtFile byte = 9
+	kindExtMeta    byte = 10
+	kindExtFile    byte = 11
+	kindExtVersion byte = 12
+	kindExtCols    byte = 13
+	kindExtDelete  byte = 14
 )
 
-func extMetaKey(n string) []byte    { return []byte("xmeta/" + n) }
-func extFilePrefix(n string) []byte { return []byte("xfile/" + n + "/") }
-func extFileKey(n, p string) []byte { return []byte("xfile/" + n + "/" + p) }
-func (x *External) ckpt(gen uint64) string {
+func extMetaKey(n string) []byte { return []byte("xmeta2/" + n) }
+func extFileKey(n string, gen uint32, uri string) []byte {
+	return fmt.Appendf(nil, "xf/%s/%010d/%s", n, gen, uri)
+}
+func extColsKey(n string, gen uint32, uri string) []byte {
+	return fmt.Appendf(nil, "xc/%s/%010d/%s", n, gen, uri)
+}
+func extVersionKey(n string, gen uint32) []byte { return fmt.Appendf(nil, "xv/%s/%010d", n, gen) }
+func extDeleteKey(n, key string) []byte         { return []byte("xd/" + n + "/" + key) }
+
+func (x *External) ckpt(gen uint32) string {
 	return filepath.Join(x.dir, "index", fmt.Sprintf("x-%s-%d.hnsw", x.meta.Name, gen))
 }
+
+// live is the "to" of a row that was never removed.
+const live = math.MaxUint32
 
 // External is an open external collection. Searches run concurrently;
 // refreshes are serialised.
@@ -107,11 +228,21 @@ type External struct {
 	db  *badger.DB
 
 	refreshMu sync.Mutex
-	mu        sync.RWMutex // guards meta, files, idx, rowFile
+	mu        sync.RWMutex // guards everything below
 	meta      extMeta
-	files     map[string]*extFile
-	byRow     []*extFile // files sorted by FirstRow, for fileOf
+	files     map[string]*extFile // live data files by URI
 	idx       *hnsw.Index
+	versions  []extVersion // versions[g-1] is version g
+	// Per row id: the versions it was live in, [from, to), and where it
+	// is now (or was last).
+	from, to []uint32
+	rowFile  []*extFile
+	rowOff   []uint32
+	// cols are the kept columns' values by row id.
+	cols map[string]*lake.Column
+	// deletes are the delete files applied (by key), for the diff of a
+	// table whose history cannot be walked.
+	deletes map[string]delRecord
 	// visible bounds the ids searches may return: rows a refresh is still
 	// inserting (ids >= visible) are hidden until it commits.
 	visible uint32
@@ -130,14 +261,22 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	if o.VectorColumn == "" {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: the vector column is required", o.Name)
 	}
-	meta := extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String()}
+	for _, c := range o.Columns {
+		if c == "" || c == o.VectorColumn {
+			return nil, RefreshReport{}, fmt.Errorf("attach %s: bad kept column %q", o.Name, c)
+		}
+	}
+	meta := extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String(),
+		IDColumn: o.IDColumn, Columns: o.Columns}
 	if o.IcebergCatalog != "" {
 		if o.Parquet != "" {
 			return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table, not both", o.Name)
 		}
 		meta.Kind, meta.Source, meta.Table = "iceberg", o.IcebergCatalog, o.IcebergTable
+	} else if o.Parquet == "" {
+		return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table", o.Name)
 	}
-	if _, _, err := listSource(ctx, meta); err != nil {
+	if err := checkSource(ctx, meta); err != nil {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {
@@ -147,7 +286,6 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	if err != nil {
 		return nil, RefreshReport{}, err
 	}
-	x := &External{dir: dir, db: db, files: map[string]*extFile{}}
 	var exists bool
 	if err := db.View(func(txn *badger.Txn) error {
 		var m extMeta
@@ -160,17 +298,26 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		}
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
-	x.meta = meta
+	x := newExternal(dir, db, meta)
 	rep, err := x.Refresh(ctx)
 	if err != nil {
 		closeStore(db)
 		return nil, rep, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
+	if x.meta.Gen == 0 {
+		closeStore(db)
+		return nil, rep, fmt.Errorf("attach %s: no vectors in %s column %q", o.Name, meta.Source, meta.VectorColumn)
+	}
 	return x, rep, nil
 }
 
-// OpenExternal opens an attached external collection from its store and
-// its index checkpoint.
+func newExternal(dir string, db *badger.DB, meta extMeta) *External {
+	return &External{dir: dir, db: db, meta: meta, files: map[string]*extFile{}, deletes: map[string]delRecord{}, cols: map[string]*lake.Column{}}
+}
+
+// OpenExternal opens an attached external collection from its store, its
+// index checkpoint and the delta segments after it. It does not read the
+// lake: call Refresh to catch up with changes made while it was closed.
 func OpenExternal(ctx context.Context, dir, name string) (*External, error) {
 	if _, err := os.Stat(filepath.Join(dir, "store")); err != nil {
 		return nil, fmt.Errorf("%w: %q (no data directory at %s)", ErrNoCollection, name, dir)
@@ -179,8 +326,20 @@ func OpenExternal(ctx context.Context, dir, name string) (*External, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &External{dir: dir, db: db, files: map[string]*extFile{}}
-	err = db.View(func(txn *badger.Txn) error {
+	x := newExternal(dir, db, extMeta{})
+	if err := x.load(ctx, name); err != nil {
+		closeStore(db)
+		return nil, fmt.Errorf("open collection %s: %w", name, err)
+	}
+	return x, nil
+}
+
+// load reads the collection's state from the store and the index from its
+// checkpoint and delta segments.
+func (x *External) load(ctx context.Context, name string) error {
+	var files []*extFile
+	colRecs := map[string]map[string]*lake.Column{} // file key → columns
+	err := x.db.View(func(txn *badger.Txn) error {
 		ok, err := getRecord(txn, extMetaKey(name), kindExtMeta, &x.meta)
 		if err != nil {
 			return err
@@ -188,72 +347,155 @@ func OpenExternal(ctx context.Context, dir, name string) (*External, error) {
 		if !ok {
 			return fmt.Errorf("%w: %q", ErrNoCollection, name)
 		}
-		return scanRecords(txn, extFilePrefix(name), nil, kindExtFile, func(_ []byte, f *extFile) error {
-			x.files[f.Path] = f
+		// Records stamped with a version above meta.Gen belong to a
+		// version that did not commit (meta is the commit point): ignored,
+		// and overwritten when the refresh is redone.
+		if err := scanRecords(txn, []byte("xv/"+name+"/"), nil, kindExtVersion, func(_ []byte, v *extVersion) error {
+			if v.Gen <= x.meta.Gen {
+				x.versions = append(x.versions, *v)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := scanRecords(txn, []byte("xf/"+name+"/"), nil, kindExtFile, func(_ []byte, f *extFile) error {
+			if f.Added > x.meta.Gen {
+				return nil
+			}
+			c := *f
+			if c.Removed > x.meta.Gen {
+				c.Removed = 0
+			}
+			c.Deleted = slices.DeleteFunc(c.Deleted, func(d rowEnd) bool { return d.Gen > x.meta.Gen })
+			files = append(files, &c)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := scanRecords(txn, []byte("xc/"+name+"/"), nil, kindExtCols, func(k []byte, c *[]lake.Column) error {
+			m := map[string]*lake.Column{}
+			for i := range *c {
+				m[(*c)[i].Name] = &(*c)[i]
+			}
+			colRecs[strings.Replace(string(k), "xc/", "xf/", 1)] = m
+			return nil
+		}); err != nil {
+			return err
+		}
+		return scanRecords(txn, []byte("xd/"+name+"/"), nil, kindExtDelete, func(k []byte, d *delRecord) error {
+			if d.Gen > x.meta.Gen {
+				return nil // written by a version that did not commit
+			}
+			if d.Dropped > x.meta.Gen {
+				d.Dropped = 0
+			}
+			x.deletes[strings.TrimPrefix(string(k), "xd/"+name+"/")] = *d
 			return nil
 		})
 	})
-	x.sortFilesLocked()
-	if err == nil {
-		x.idx, err = hnsw.LoadFile(x.ckpt(x.meta.CkptGen))
-	}
-	if err == nil {
-		err = x.replay(ctx)
-	}
 	if err != nil {
-		closeStore(db)
-		return nil, fmt.Errorf("open collection %s: %w", name, err)
+		return err
 	}
-	return x, nil
-}
-
-// replay brings a loaded checkpoint up to the store's file set: rows of
-// files added after the checkpoint are read from the lake again, rows the
-// checkpoint holds whose file is gone are deleted.
-func (x *External) replay(ctx context.Context) error {
-	covered := make([]bool, x.meta.CkptNextRow)
-	for _, f := range x.files {
-		if f.FirstRow >= x.meta.CkptNextRow {
-			vecs, err := readFileVectors(ctx, f.Path, x.meta.VectorColumn, x.meta.Dim)
-			if err != nil {
-				return err
+	if len(x.versions) != int(x.meta.Gen) {
+		return &CorruptStoreError{Key: string(extMetaKey(name)), Reason: fmt.Sprintf("%d versions recorded, meta says %d", len(x.versions), x.meta.Gen)}
+	}
+	n := int(x.meta.NextRow)
+	x.growRowsLocked(n)
+	// Oldest first: a remapped row's newest file decides where it is and
+	// whether it is live.
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Added < files[j].Added })
+	seen := make([]bool, n)
+	for _, f := range files {
+		cols := colRecs[string(extFileKey(name, f.Added, f.URI))]
+		for off := range int(f.Count) {
+			id := f.id(off)
+			if int(id) >= n {
+				return &CorruptStoreError{Key: string(extFileKey(name, f.Added, f.URI)), Reason: fmt.Sprintf("row id %d beyond %d rows", id, n)}
 			}
-			if len(vecs) != int(f.Count) {
-				return fmt.Errorf("%s holds %d vectors, %d when it was indexed: it changed; run refresh", f.Path, len(vecs), f.Count)
+			if !seen[id] {
+				seen[id] = true
+				x.from[id] = f.Added
+				for c, col := range x.cols {
+					if src := cols[c]; src != nil && off < src.Len() {
+						setColumn(col, int(id), src.Value(off))
+					}
+				}
 			}
-			ids := make([]uint32, len(vecs))
-			for i := range ids {
-				ids[i] = f.FirstRow + uint32(i)
+			x.rowFile[id], x.rowOff[id] = f, uint32(off)
+			x.to[id] = live
+			if f.Removed != 0 {
+				x.to[id] = f.Removed
 			}
-			if err := x.idx.InsertBatch(ctx, ids, vecs, 0); err != nil {
-				return err
-			}
-			continue
 		}
-		for r := f.FirstRow; r < f.FirstRow+f.Count && r < x.meta.CkptNextRow; r++ {
-			covered[r] = true
+		for _, d := range f.Deleted {
+			if id := f.id(int(d.Off)); x.rowFile[id] == f && d.Gen < x.to[id] {
+				x.to[id] = d.Gen
+			}
+		}
+		if f.Removed == 0 {
+			x.files[f.URI] = f
 		}
 	}
-	for r := range covered {
-		if !covered[r] && x.idx.Contains(uint32(r)) {
-			if err := x.idx.Delete(uint32(r)); err != nil {
-				return err
-			}
-		}
+	if x.meta.CkptGen == 0 {
+		return fmt.Errorf("no index checkpoint recorded (the attach did not finish): detach and attach again")
+	}
+	x.idx, err = hnsw.LoadFile(x.ckpt(x.meta.CkptGen))
+	if err != nil {
+		return err
+	}
+	if err := x.replayDeltas(ctx); err != nil {
+		return err
 	}
 	x.visible = x.meta.NextRow
 	return nil
 }
 
-func readFileVectors(ctx context.Context, path, column string, dim int) ([][]float32, error) {
-	var vecs [][]float32
-	_, err := lake.ReadVectorsFile(ctx, path, lake.VectorOptions{Column: column, Dim: dim}, func(b *lake.VectorBatch) error {
-		for i := range b.Rows {
-			vecs = append(vecs, append([]float32(nil), b.Values[i*b.Dim:(i+1)*b.Dim]...))
+// growRowsLocked extends the per-row arrays to n rows.
+func (x *External) growRowsLocked(n int) {
+	for len(x.from) < n {
+		x.from = append(x.from, 0)
+		x.to = append(x.to, 0)
+		x.rowFile = append(x.rowFile, nil)
+		x.rowOff = append(x.rowOff, 0)
+	}
+	names := x.meta.keptNames()
+	for i, c := range names {
+		col := x.cols[c]
+		if col == nil {
+			if i >= len(x.meta.ColumnTypes) {
+				continue // types are known after the first read
+			}
+			col = &lake.Column{Name: c, Type: lake.ColumnType(x.meta.ColumnTypes[i])}
+			x.cols[c] = col
 		}
-		return nil
-	})
-	return vecs, err
+		for col.Len() < n {
+			col.Append(nil)
+		}
+	}
+}
+
+// setColumn sets row id of col to v (of the column's type, or nil).
+func setColumn(col *lake.Column, id int, v any) {
+	if v == nil {
+		if col.Null == nil {
+			col.Null = make([]bool, col.Len())
+		}
+		col.Null[id] = true
+		return
+	}
+	if col.Null != nil {
+		col.Null[id] = false
+	}
+	switch col.Type {
+	case lake.TypeInt:
+		col.Ints[id], _ = v.(int64)
+	case lake.TypeFloat:
+		col.Floats[id], _ = v.(float64)
+	case lake.TypeString:
+		col.Strings[id], _ = v.(string)
+	case lake.TypeBool:
+		col.Bools[id], _ = v.(bool)
+	}
 }
 
 // ExternalNames lists the external collections of a data directory.
@@ -268,7 +510,7 @@ func ExternalNames(dir string) ([]string, error) {
 	defer closeStore(db)
 	var out []string
 	err = db.View(func(txn *badger.Txn) error {
-		return scanRecords(txn, []byte("xmeta/"), nil, kindExtMeta, func(_ []byte, m *extMeta) error {
+		return scanRecords(txn, []byte("xmeta2/"), nil, kindExtMeta, func(_ []byte, m *extMeta) error {
 			out = append(out, m.Name)
 			return nil
 		})
@@ -276,8 +518,8 @@ func ExternalNames(dir string) ([]string, error) {
 	return out, err
 }
 
-// Close writes an index checkpoint if refreshes happened since the last
-// one, and releases the collection.
+// Close writes an index checkpoint if versions were applied since the
+// last one, and releases the collection.
 func (x *External) Close() error {
 	x.refreshMu.Lock()
 	err := x.checkpoint()
@@ -288,16 +530,17 @@ func (x *External) Close() error {
 	return err
 }
 
-// checkpointEvery is how many refreshes may pass between checkpoints.
+// checkpointEvery is how many versions may pass between checkpoints.
 const checkpointEvery = 16
 
-// checkpoint writes the index for the current refresh and records it in
-// the store, then removes the previous checkpoint. refreshMu is held.
+// checkpoint writes the index for the current version and records it in
+// the store, then removes the previous checkpoint and the delta segments
+// it covers. refreshMu is held.
 func (x *External) checkpoint() error {
 	x.mu.RLock()
 	meta := x.meta
 	x.mu.RUnlock()
-	if meta.CkptGen == meta.Gen {
+	if meta.CkptGen == meta.Gen || x.idx == nil {
 		return nil
 	}
 	if err := x.idx.WriteFile(x.ckpt(meta.Gen)); err != nil {
@@ -318,320 +561,62 @@ func (x *External) checkpoint() error {
 	x.mu.Lock()
 	x.meta.CkptGen, x.meta.CkptNextRow = meta.CkptGen, meta.CkptNextRow
 	x.mu.Unlock()
-	if prev != meta.Gen {
+	if prev != 0 && prev != meta.Gen {
 		os.Remove(x.ckpt(prev))
 	}
+	x.removeDeltas(meta.CkptGen)
 	return nil
-}
-
-// RefreshReport says what a refresh did.
-type RefreshReport struct {
-	FilesTotal   int     `json:"files_total"`
-	FilesRead    int     `json:"files_read"`
-	FilesRemoved int     `json:"files_removed"`
-	RowsAdded    int     `json:"rows_added"`
-	RowsRemoved  int     `json:"rows_removed"`
-	NullVectors  int64   `json:"null_vectors"`
-	Seconds      float64 `json:"seconds"`
-}
-
-type listed struct {
-	size  int64
-	mtime int64
-}
-
-// listSource returns the files of a collection's source now (and, for an
-// Iceberg table, the snapshot they belong to).
-func listSource(ctx context.Context, m extMeta) (map[string]listed, int64, error) {
-	if m.Kind != "iceberg" {
-		l, err := listParquet(m.Source)
-		return l, 0, err
-	}
-	t, err := lake.OpenIcebergTable(ctx, m.Source, m.Table)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer t.Close()
-	snap, files, err := t.CurrentDataFiles(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make(map[string]listed, len(files))
-	for _, f := range files {
-		out[f.Path] = listed{size: f.Size} // Iceberg never rewrites a file in place
-	}
-	return out, snap, nil
-}
-
-// listParquet returns the Parquet files of a directory (recursively) or a
-// glob, with size and modification time: the state of the dataset.
-func listParquet(src string) (map[string]listed, error) {
-	out := map[string]listed{}
-	add := func(p string, info os.FileInfo) {
-		abs, _ := filepath.Abs(p)
-		out[abs] = listed{info.Size(), info.ModTime().UnixNano()}
-	}
-	if st, err := os.Stat(src); err == nil && st.IsDir() {
-		err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			if !info.IsDir() && strings.HasSuffix(strings.ToLower(p), ".parquet") {
-				add(p, info)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", src, err)
-		}
-		return out, nil
-	}
-	matches, err := filepath.Glob(src)
-	if err != nil {
-		return nil, fmt.Errorf("pattern %q: %w", src, err)
-	}
-	if len(matches) == 0 {
-		return nil, fmt.Errorf("no Parquet dataset at %q (a directory or a glob of files)", src)
-	}
-	for _, m := range matches {
-		st, err := os.Stat(m)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			add(m, st)
-		}
-	}
-	return out, nil
-}
-
-// Refresh brings the index up to the dataset: files that appeared or
-// changed (size or modification time) are read, rows of files that
-// disappeared or changed are removed; unchanged files are not opened.
-// All of it becomes visible at once, or none of it.
-func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
-	x.refreshMu.Lock()
-	defer x.refreshMu.Unlock()
-	start := time.Now()
-	var rep RefreshReport
-	now, snap, err := listSource(ctx, x.meta)
-	if err != nil {
-		return rep, err
-	}
-	rep.FilesTotal = len(now)
-	var removed []*extFile
-	var toRead []string
-	for p, f := range x.files {
-		if l, ok := now[p]; !ok || l.size != f.Size || l.mtime != f.MTime {
-			removed = append(removed, f)
-		}
-	}
-	for p, l := range now {
-		if f, ok := x.files[p]; !ok || l.size != f.Size || l.mtime != f.MTime {
-			toRead = append(toRead, p)
-		}
-	}
-	sort.Strings(toRead)
-	sort.Slice(removed, func(i, j int) bool { return removed[i].Path < removed[j].Path })
-
-	// Read the new files before touching anything.
-	meta := x.meta
-	type newFile struct {
-		f    extFile
-		vecs [][]float32
-	}
-	var added []newFile
-	for _, p := range toRead {
-		nf := newFile{f: extFile{Path: p, Size: now[p].size, MTime: now[p].mtime, FirstRow: meta.NextRow}}
-		contiguous := true
-		st, err := lake.ReadVectorsFile(ctx, p, lake.VectorOptions{Column: meta.VectorColumn, Dim: meta.Dim}, func(b *lake.VectorBatch) error {
-			for i, pos := range b.Rows {
-				if pos != int64(len(nf.vecs)) {
-					contiguous = false
-				}
-				nf.f.Positions = append(nf.f.Positions, pos)
-				nf.vecs = append(nf.vecs, append([]float32(nil), b.Values[i*b.Dim:(i+1)*b.Dim]...))
-			}
-			return nil
-		})
-		if err != nil {
-			return rep, err
-		}
-		if meta.Dim == 0 {
-			meta.Dim = st.Dim
-		}
-		if contiguous {
-			nf.f.Positions = nil
-		}
-		nf.f.Count, nf.f.Nulls = uint32(len(nf.vecs)), st.Nulls+st.Empty
-		meta.NextRow += nf.f.Count
-		rep.NullVectors += nf.f.Nulls
-		added = append(added, nf)
-		rep.FilesRead++
-	}
-	if meta.Dim == 0 {
-		return rep, fmt.Errorf("no vectors in %s column %q", meta.Source, meta.VectorColumn)
-	}
-	if x.idx == nil {
-		metric, err := hnsw.ParseMetric(meta.Metric)
-		if err != nil {
-			return rep, err
-		}
-		if x.idx, err = hnsw.New(hnsw.DefaultOptions(meta.Dim, metric)); err != nil {
-			return rep, err
-		}
-	}
-	// Insert the new rows above the visible bound: searches skip them.
-	var inserted []uint32
-	undo := func() {
-		for _, id := range inserted {
-			x.idx.Delete(id)
-		}
-	}
-	for _, nf := range added {
-		ids := make([]uint32, len(nf.vecs))
-		for i := range ids {
-			ids[i] = nf.f.FirstRow + uint32(i)
-		}
-		if err := x.idx.InsertBatch(ctx, ids, nf.vecs, 0); err != nil {
-			undo()
-			return rep, fmt.Errorf("index %s: %w", nf.f.Path, err)
-		}
-		inserted = append(inserted, ids...)
-		rep.RowsAdded += len(ids)
-	}
-	for _, f := range removed {
-		rep.RowsRemoved += int(f.Count)
-	}
-	for _, f := range removed {
-		if _, ok := now[f.Path]; !ok {
-			rep.FilesRemoved++
-		}
-	}
-	meta.Gen++
-	meta.Snapshot = snap
-	meta.Files = len(now)
-	meta.Refreshed = time.Now().UnixMilli()
-	meta.Rows = x.idx.Len() - rep.RowsRemoved // inserted rows are live, removed ones not yet deleted
-	err = x.db.Update(func(txn *badger.Txn) error {
-		for _, f := range removed {
-			if err := txn.Delete(extFileKey(meta.Name, f.Path)); err != nil {
-				return err
-			}
-		}
-		for i := range added {
-			b, err := encodeRecord(kindExtFile, &added[i].f)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(extFileKey(meta.Name, added[i].f.Path), b); err != nil {
-				return err
-			}
-		}
-		b, err := encodeRecord(kindExtMeta, &meta)
-		if err != nil {
-			return err
-		}
-		return txn.Set(extMetaKey(meta.Name), b)
-	})
-	if err == nil {
-		err = x.db.Sync()
-	}
-	if err != nil {
-		undo()
-		return rep, fmt.Errorf("refresh %s: %w", meta.Name, err)
-	}
-	// Commit point for readers: raise the bound, drop removed rows.
-	x.mu.Lock()
-	for _, f := range removed {
-		for r := f.FirstRow; r < f.FirstRow+f.Count; r++ {
-			x.idx.Delete(r)
-		}
-		delete(x.files, f.Path)
-	}
-	for i := range added {
-		f := added[i].f
-		x.files[f.Path] = &f
-	}
-	x.sortFilesLocked()
-	x.meta, x.visible = meta, meta.NextRow
-	x.mu.Unlock()
-	if meta.Gen-meta.CkptGen >= checkpointEvery || meta.CkptGen == 0 {
-		if err := x.checkpoint(); err != nil {
-			return rep, fmt.Errorf("refresh %s: checkpoint: %w", meta.Name, err)
-		}
-	}
-	rep.Seconds = time.Since(start).Seconds()
-	return rep, nil
-}
-
-// VectorHit is one result of an external collection search.
-type VectorHit struct {
-	File  string  `json:"file"`
-	Row   int64   `json:"row"` // position in the file
-	Score float32 `json:"score"`
-	ID    uint32  `json:"id"`
 }
 
 // Info describes the collection.
 func (x *External) Info() map[string]any {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return map[string]any{"name": x.meta.Name, "kind": x.meta.Kind, "source": x.meta.Source, "table": x.meta.Table, "snapshot": x.meta.Snapshot, "vector_column": x.meta.VectorColumn,
-		"metric": x.meta.Metric, "dim": x.meta.Dim, "rows": x.meta.Rows, "files": x.meta.Files,
-		"refreshed": time.UnixMilli(x.meta.Refreshed).UTC().Format(time.RFC3339)}
+	m := x.meta
+	info := map[string]any{"name": m.Name, "kind": m.Kind, "source": m.Source, "vector_column": m.VectorColumn,
+		"metric": m.Metric, "dim": m.Dim, "rows": m.Rows, "files": m.Files, "versions": m.Gen,
+		"rows_indexed": m.NextRow}
+	if m.Table != "" {
+		info["table"] = m.Table
+	}
+	if m.Snapshot != 0 {
+		info["snapshot"] = m.Snapshot
+	}
+	if m.IDColumn != "" {
+		info["id_column"] = m.IDColumn
+	}
+	if len(m.Columns) > 0 {
+		info["columns"] = m.Columns
+	}
+	if m.Refreshed != 0 {
+		info["refreshed"] = time.UnixMilli(m.Refreshed).UTC().Format(time.RFC3339)
+	}
+	if len(x.versions) > 0 {
+		info["first_version_at"] = time.UnixMilli(x.versions[0].TimeMs).UTC().Format(time.RFC3339Nano)
+		info["last_version_at"] = time.UnixMilli(x.versions[len(x.versions)-1].TimeMs).UTC().Format(time.RFC3339Nano)
+	}
+	if m.LastReport != nil {
+		info["last_refresh"] = *m.LastReport
+	}
+	return info
 }
 
-// Search returns the k nearest rows to q.
-func (x *External) Search(q []float32, k, ef int) ([]VectorHit, error) {
+// Versions returns the versions applied, oldest first.
+func (x *External) Versions() []ExternalVersion {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	var allow func(uint32) bool
-	if n := uint32(x.idx.Slots()); n > x.visible {
-		vis := x.visible
-		allow = func(id uint32) bool { return id < vis }
+	out := make([]ExternalVersion, len(x.versions))
+	for i, v := range x.versions {
+		out[i] = ExternalVersion{Version: v.Gen, Snapshot: v.Snapshot, Time: time.UnixMilli(v.TimeMs).UTC()}
 	}
-	res, err := x.idx.Search(q, k, max(ef, k), allow)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]VectorHit, 0, len(res))
-	for _, r := range res {
-		f := x.fileOf(r.ID)
-		if f == nil {
-			return nil, &CorruptStoreError{Key: string(extMetaKey(x.meta.Name)), Reason: fmt.Sprintf("index id %d belongs to no file", r.ID)}
-		}
-		pos := int64(r.ID - f.FirstRow)
-		if f.Positions != nil {
-			pos = f.Positions[r.ID-f.FirstRow]
-		}
-		score := -r.Distance
-		if x.meta.Metric != hnsw.L2.String() {
-			score = 1 - r.Distance
-		}
-		out = append(out, VectorHit{File: f.Path, Row: pos, Score: score, ID: r.ID})
-	}
-	return out, nil
+	return out
 }
 
-// fileOf finds the file holding row id by binary search over the files
-// sorted by first row (rebuilt whenever the file set changes).
-func (x *External) fileOf(id uint32) *extFile {
-	i := sort.Search(len(x.byRow), func(i int) bool { return x.byRow[i].FirstRow+x.byRow[i].Count > id })
-	if i < len(x.byRow) && id >= x.byRow[i].FirstRow {
-		return x.byRow[i]
-	}
-	return nil
-}
-
-// sortFilesLocked rebuilds byRow from files; x.mu is held (or x is not
-// shared yet).
-func (x *External) sortFilesLocked() {
-	x.byRow = x.byRow[:0]
-	for _, f := range x.files {
-		x.byRow = append(x.byRow, f)
-	}
-	sort.Slice(x.byRow, func(i, j int) bool { return x.byRow[i].FirstRow < x.byRow[j].FirstRow })
+// ExternalVersion is one version of an external collection.
+type ExternalVersion struct {
+	Version  uint32    `json:"version"`
+	Snapshot int64     `json:"snapshot,omitempty"`
+	Time     time.Time `json:"time"`
 }
 
 // DocumentCollections describes the documents collections of a data
