@@ -15,6 +15,7 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 
+	"github.com/lakevec/lakevec/engine/embed"
 	"github.com/lakevec/lakevec/hnsw"
 	"github.com/lakevec/lakevec/lake"
 )
@@ -99,6 +100,9 @@ type ExternalOptions struct {
 	Columns []string
 	// Metric of the index; default cosine.
 	Metric hnsw.Metric
+	// Embedder, optional, is the model that produced the vectors: text
+	// queries are embedded with it (QueryText). Nil: vector queries only.
+	Embedder *embed.Config
 }
 
 type extMeta struct {
@@ -121,6 +125,7 @@ type extMeta struct {
 	Files        int            `json:"files"`              // live data files
 	Refreshed    int64          `json:"refreshed"`          // unix ms of the last refresh
 	LastReport   *RefreshReport `json:"last_report,omitempty"`
+	Embedder     *embed.Config  `json:"embedder,omitempty"`
 }
 
 // keptNames are the kept columns with the id column (if it is not one of
@@ -228,11 +233,14 @@ type External struct {
 	db  *badger.DB
 
 	refreshMu sync.Mutex
-	mu        sync.RWMutex // guards everything below
-	meta      extMeta
-	files     map[string]*extFile // live data files by URI
-	idx       *hnsw.Index
-	versions  []extVersion // versions[g-1] is version g
+	embMu     sync.Mutex     // guards emb
+	emb       embed.Embedder // opened on the first text query
+
+	mu       sync.RWMutex // guards everything below
+	meta     extMeta
+	files    map[string]*extFile // live data files by URI
+	idx      *hnsw.Index
+	versions []extVersion // versions[g-1] is version g
 	// Per row id: the versions it was live in, [from, to), and where it
 	// is now (or was last).
 	from, to []uint32
@@ -267,7 +275,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		}
 	}
 	meta := extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String(),
-		IDColumn: o.IDColumn, Columns: o.Columns}
+		IDColumn: o.IDColumn, Columns: o.Columns, Embedder: o.Embedder}
 	if o.IcebergCatalog != "" {
 		if o.Parquet != "" {
 			return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table, not both", o.Name)
@@ -597,6 +605,9 @@ func (x *External) Info() map[string]any {
 	}
 	if m.LastReport != nil {
 		info["last_refresh"] = *m.LastReport
+	}
+	if m.Embedder != nil {
+		info["embedder"] = m.Embedder.Kind
 	}
 	return info
 }

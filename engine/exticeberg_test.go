@@ -508,3 +508,26 @@ func TestExternalRefreshCrash(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeDelta: a damaged delta segment is an error, never a panic or
+// a huge allocation.
+func FuzzDecodeDelta(f *testing.F) {
+	f.Add(encodeDelta(3, []uint32{0, 7}, [][]float32{{1, 2, 3}, {4, 5, 6}}))
+	f.Add(encodeDelta(2, nil, nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dim, ids, vecs, err := decodeDelta(b)
+		if err != nil {
+			if !errors.Is(err, errDelta) {
+				t.Fatalf("error does not wrap errDelta: %v", err)
+			}
+			return
+		}
+		if len(ids) != len(vecs) || (len(vecs) > 0 && len(vecs[0]) != dim) {
+			t.Fatalf("inconsistent decode: dim %d, %d ids, %d vectors", dim, len(ids), len(vecs))
+		}
+		again := encodeDelta(dim, ids, vecs)
+		if string(again) != string(b) {
+			t.Fatal("decode/encode does not round-trip")
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/lakevec/lakevec/engine/embed"
 	"github.com/lakevec/lakevec/engine/filter"
 	"github.com/lakevec/lakevec/hnsw"
 	"github.com/lakevec/lakevec/lake"
@@ -50,6 +51,39 @@ type VectorHit struct {
 // ErrNotIndexed: the snapshot or time asked for is not one the collection
 // has seen.
 var ErrNotIndexed = errors.New("not indexed")
+
+// QueryText embeds text with the collection's embedder (given at attach)
+// and searches with the vector.
+func (x *External) QueryText(ctx context.Context, text string, o ExternalQuery) ([]VectorHit, error) {
+	x.mu.RLock()
+	cfg, dim, name := x.meta.Embedder, x.meta.Dim, x.meta.Name
+	x.mu.RUnlock()
+	if cfg == nil {
+		return nil, fmt.Errorf("%w: collection %s was attached without an embedder: search it with a vector", ErrNoEmbedder, name)
+	}
+	x.embMu.Lock()
+	if x.emb == nil {
+		e, err := embed.Open(ctx, *cfg)
+		if err != nil {
+			x.embMu.Unlock()
+			return nil, fmt.Errorf("collection %s: open its embedder: %w", name, err)
+		}
+		x.emb = e
+	}
+	e := x.emb
+	x.embMu.Unlock()
+	if e.Dim() != dim {
+		return nil, fmt.Errorf("collection %s: its embedder %s makes %d-dimensional vectors, the collection holds %d", name, e.ModelID(), e.Dim(), dim)
+	}
+	vs, err := e.Embed(ctx, []string{text})
+	if err != nil {
+		return nil, err
+	}
+	return x.Query(ctx, vs[0], o)
+}
+
+// ErrNoEmbedder: a text query on a collection without an embedder.
+var ErrNoEmbedder = errors.New("no embedder")
 
 // Search returns the k nearest rows to q now.
 func (x *External) Search(q []float32, k, ef int) ([]VectorHit, error) {

@@ -6,32 +6,47 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lakevec/lakevec/bench/texmex"
 	"github.com/lakevec/lakevec/engine"
+	"github.com/lakevec/lakevec/engine/filter"
 	"github.com/lakevec/lakevec/hnsw"
+	"github.com/lakevec/lakevec/lake"
 )
 
 func newAttachCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
-	var parquetSrc, icebergCat, icebergTable, column, metric string
+	var parquetSrc, icebergCat, icebergTable, column, metric, idColumn string
+	var columns []string
 	cmd := &cobra.Command{
 		Use:   "attach NAME (--parquet DIR|GLOB | --iceberg CATALOG --table NS.TABLE) --vector-column COL",
-		Short: "Index the vector column of a Parquet dataset in place",
-		Long: `attach registers a Parquet dataset you own as a collection: lakevec reads the
-vector column of every file (list<float>, list<double> or packed float32
-binary; nulls skipped and counted), builds its HNSW index, and from then on
-'lakevec refresh NAME' reads only files that appeared or changed. Results name
-the file and the row in it. An Iceberg table is read through its SQLite
-catalog: the current snapshot's data files are indexed, and a refresh reads
-the files the new snapshot added and drops those it removed (appends,
-copy-on-write deletes, overwrites, compaction). Not yet: s3:// warehouses,
-merge-on-read delete files (refused with an error), other catalogs.`,
+		Short: "Index the vector column of a Parquet dataset or an Iceberg table in place",
+		Long: `attach registers a table you own as a collection: lakevec reads the vector
+column of every data file (list<float>, list<double> or packed float32 binary;
+nulls skipped and counted), builds its HNSW index, and from then on
+'lakevec refresh NAME' reads only what changed. Results name the file and the
+row in it.
+
+An Iceberg table is read through its SQLite catalog. Each snapshot committed
+after the attach becomes a version of the collection, applied whole:
+appends, copy-on-write deletes, overwrites, compaction, merge-on-read position
+deletes and equality deletes. Rows removed by a snapshot stay searchable as of
+the snapshots they were live in (search --snapshot ID or --as-of TIME). A
+Parquet dataset gets a version per refresh that found a change.
+
+--columns keeps scalar columns beside each vector: they come back with every
+result and can be filtered on (search --filter). --id-column names a column
+that identifies a row across files, so a compaction or rewrite that moves rows
+unchanged only remaps them. --embedder (and its flags) records the model that
+made the vectors, so the collection can be searched with text.`,
 		Example: `  lakevec attach products --parquet ./lake/products --vector-column embedding
-  lakevec attach items --iceberg ./catalog.db --table shop.items --vector-column embedding`,
+  lakevec attach passages --iceberg ./catalog.db --table kb.passages --vector-column embedding \
+      --id-column id --columns lang,year,title --embedder bert --model-dir ./all-MiniLM-L6-v2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validCollection(args[0]); err != nil {
@@ -44,8 +59,16 @@ merge-on-read delete files (refused with an error), other catalogs.`,
 			if err != nil {
 				return usagef("--metric: %v", err)
 			}
-			x, rep, err := engine.Attach(cmd.Context(), fl.data, engine.ExternalOptions{Name: args[0], Parquet: parquetSrc,
-				IcebergCatalog: icebergCat, IcebergTable: icebergTable, VectorColumn: column, Metric: m})
+			o := engine.ExternalOptions{Name: args[0], Parquet: parquetSrc, IcebergCatalog: icebergCat, IcebergTable: icebergTable,
+				VectorColumn: column, Metric: m, IDColumn: idColumn, Columns: columns}
+			if f := cmd.Flags(); f.Changed("embedder") || f.Changed("model-dir") || f.Changed("openai-url") || f.Changed("openai-model") {
+				cfg, _, err := embedConfig(cmd, fl.emb)
+				if err != nil {
+					return usageError{err}
+				}
+				o.Embedder = &cfg
+			}
+			x, rep, err := engine.Attach(cmd.Context(), fl.data, o)
 			if err != nil {
 				return err
 			}
@@ -53,12 +76,14 @@ merge-on-read delete files (refused with an error), other catalogs.`,
 			return printRefresh(stdout, args[0], rep, fl.json)
 		},
 	}
-	addKBFlags(cmd.Flags(), &fl, false)
+	addKBFlags(cmd.Flags(), &fl, true)
 	cmd.Flags().StringVar(&parquetSrc, "parquet", "", "dataset: a directory (every *.parquet below it) or a glob")
 	cmd.Flags().StringVar(&icebergCat, "iceberg", "", "Iceberg SQL catalog on SQLite (a path or sqlite:///path)")
 	cmd.Flags().StringVar(&icebergTable, "table", "", "Iceberg table, namespace.table")
 	cmd.Flags().StringVar(&column, "vector-column", "", "column holding the vectors (dotted path for nested columns)")
 	cmd.Flags().StringVar(&metric, "metric", "cosine", "l2, ip or cosine")
+	cmd.Flags().StringVar(&idColumn, "id-column", "", "scalar column identifying a row across files (rewrites remap instead of re-indexing)")
+	cmd.Flags().StringSliceVar(&columns, "columns", nil, "scalar columns to keep with each vector: returned with results, usable in --filter")
 	return cmd
 }
 
@@ -66,8 +91,8 @@ func printRefresh(w io.Writer, name string, rep engine.RefreshReport, asJSON boo
 	if asJSON {
 		return json.NewEncoder(w).Encode(rep)
 	}
-	fmt.Fprintf(w, "%s: %d files, %d read, %d removed; %d rows added, %d removed; %d null vectors skipped; %.2f s\n",
-		name, rep.FilesTotal, rep.FilesRead, rep.FilesRemoved, rep.RowsAdded, rep.RowsRemoved, rep.NullVectors, rep.Seconds)
+	fmt.Fprintf(w, "%s: %d snapshots applied; %d files, %d read, %d removed, %d delete files read; %d rows added, %d removed, %d remapped; %d null vectors skipped; %.2f s\n",
+		name, rep.Snapshots, rep.FilesTotal, rep.FilesRead, rep.FilesRemoved, rep.DeleteFilesRead, rep.RowsAdded, rep.RowsRemoved, rep.RowsRemapped, rep.NullVectors, rep.Seconds)
 	return nil
 }
 
@@ -115,7 +140,13 @@ func newCollectionsCmd(stdout, stderr io.Writer) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				infos = append(infos, x.Info())
+				info := x.Info()
+				if lag, err := x.Lag(cmd.Context()); err != nil {
+					info["lag_error"] = err.Error()
+				} else {
+					info["lag"] = lag
+				}
+				infos = append(infos, info)
 				x.Close()
 			}
 			if fl.json {
@@ -133,8 +164,21 @@ func newCollectionsCmd(stdout, stderr io.Writer) *cobra.Command {
 						in["name"], in["model_id"], in["dim"], in["chunk_versions"], in["batches"], in["last_at"])
 					continue
 				}
-				fmt.Fprintf(stdout, "%s  %s %s  column %s  %v files  %v rows  dim %v  refreshed %v\n",
-					in["name"], in["kind"], in["source"], in["vector_column"], in["files"], in["rows"], in["dim"], in["refreshed"])
+				lag := "lag unknown"
+				if l, ok := in["lag"].(engine.Lag); ok {
+					lag = fmt.Sprintf("lag %d snapshots %.0f s", l.Snapshots, l.Seconds)
+					if in["kind"] == "parquet" {
+						lag = fmt.Sprintf("lag %d files", l.Files)
+					}
+				} else if e, ok := in["lag_error"]; ok {
+					lag = fmt.Sprintf("lag unknown (%v)", e)
+				}
+				snap := ""
+				if s, ok := in["snapshot"]; ok {
+					snap = fmt.Sprintf("  snapshot %v", s)
+				}
+				fmt.Fprintf(stdout, "%s  %s %s%s  column %s  %v files  %v rows  dim %v  %v versions  refreshed %v  %s\n",
+					in["name"], in["kind"], in["source"], snap, in["vector_column"], in["files"], in["rows"], in["dim"], in["versions"], in["refreshed"], lag)
 			}
 			return nil
 		},
@@ -182,31 +226,56 @@ func readQueryVectors(path string) ([][]float32, error) {
 	return out, nil
 }
 
-// searchExternal answers `search --collection NAME --vector-file F` for an
-// attached collection: one result list per query vector.
-func searchExternal(cmd *cobra.Command, fl kbFlags, vectorFile string, k int, stdout io.Writer) error {
+// externalSearch is what `search --collection NAME` asks of an attached
+// collection.
+type externalSearch struct {
+	vectorFile, text string
+	q                engine.ExternalQuery
+}
+
+// searchExternal answers `search --collection NAME` for an attached
+// collection: query vectors from --vector-file (one result list each) or
+// a text embedded with the collection's embedder.
+func searchExternal(cmd *cobra.Command, fl kbFlags, s externalSearch, stdout io.Writer) error {
+	if (s.vectorFile == "") == (s.text == "") {
+		return usagef("collection %s is an attached table: give query TEXT or --vector-file, not both", fl.collection)
+	}
 	x, err := engine.OpenExternal(cmd.Context(), fl.data, fl.collection)
 	if err != nil {
 		return err
 	}
 	defer x.Close()
-	if vectorFile == "" {
-		return usagef("collection %s is an attached dataset without an embedder: give --vector-file", fl.collection)
-	}
-	qs, err := readQueryVectors(vectorFile)
-	if err != nil {
-		return usageError{err}
-	}
 	var all [][]engine.VectorHit
-	for i, q := range qs {
-		hits, err := x.Search(q, k, max(64, 4*k))
+	badQuery := func(err error) bool {
+		var fe *filter.Error
+		return errors.Is(err, hnsw.ErrDimension) || errors.Is(err, hnsw.ErrNonFinite) || errors.Is(err, hnsw.ErrZeroVector) ||
+			errors.As(err, &fe) || errors.Is(err, engine.ErrNotIndexed) || errors.Is(err, engine.ErrNoEmbedder) ||
+			errors.Is(err, lake.ErrNoColumn) || errors.Is(err, lake.ErrNotScalar)
+	}
+	if s.text != "" {
+		hits, err := x.QueryText(cmd.Context(), s.text, s.q)
 		if err != nil {
-			if errors.Is(err, hnsw.ErrDimension) || errors.Is(err, hnsw.ErrNonFinite) || errors.Is(err, hnsw.ErrZeroVector) {
-				return usagef("query vector %d of %s: %v", i, vectorFile, err)
+			if badQuery(err) {
+				return usageError{err}
 			}
 			return err
 		}
 		all = append(all, hits)
+	} else {
+		qs, err := readQueryVectors(s.vectorFile)
+		if err != nil {
+			return usageError{err}
+		}
+		for i, q := range qs {
+			hits, err := x.Query(cmd.Context(), q, s.q)
+			if err != nil {
+				if badQuery(err) {
+					return usagef("query vector %d of %s: %v", i, s.vectorFile, err)
+				}
+				return err
+			}
+			all = append(all, hits)
+		}
 	}
 	if fl.json {
 		return json.NewEncoder(stdout).Encode(all)
@@ -214,7 +283,26 @@ func searchExternal(cmd *cobra.Command, fl kbFlags, vectorFile string, k int, st
 	for i, hits := range all {
 		fmt.Fprintf(stdout, "query %d\n", i)
 		for j, h := range hits {
-			fmt.Fprintf(stdout, "  %d. %s row %d  score %.4f\n", j+1, h.File, h.Row, h.Score)
+			fmt.Fprintf(stdout, "  %d. %s row %d  score %.4f  added %s", j+1, h.File, h.Row, h.Score, h.AddedAt.Format(time.RFC3339))
+			if h.RemovedAt != nil {
+				fmt.Fprintf(stdout, "  removed %s", h.RemovedAt.Format(time.RFC3339))
+			}
+			fmt.Fprintln(stdout)
+			if len(h.Columns) > 0 {
+				names := make([]string, 0, len(h.Columns))
+				for n := range h.Columns {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				var parts []string
+				for _, n := range names {
+					parts = append(parts, fmt.Sprintf("%s=%v", n, h.Columns[n]))
+				}
+				fmt.Fprintf(stdout, "     %s\n", strings.Join(parts, "  "))
+			}
+			if h.FetchError != "" {
+				fmt.Fprintf(stdout, "     (columns not fetched: %s)\n", h.FetchError)
+			}
 		}
 	}
 	return nil

@@ -171,7 +171,7 @@ func TestAttachRefreshSearchCLI(t *testing.T) {
 		}
 	}
 	write("a.parquet", []row{{1, []float32{1, 0, 0}}, {2, []float32{0, 1, 0}}})
-	code, out, errOut := cli(t, "attach", "vecs", "--parquet", src, "--vector-column", "embedding", "--data", data)
+	code, out, errOut := cli(t, "attach", "vecs", "--parquet", src, "--vector-column", "embedding", "--columns", "id", "--data", data)
 	if code != 0 || !strings.Contains(out, "2 rows added") {
 		t.Fatalf("attach: %d %s %s", code, out, errOut)
 	}
@@ -192,6 +192,30 @@ func TestAttachRefreshSearchCLI(t *testing.T) {
 	}
 	if code, out, _ = cli(t, "collections", "--data", data); code != 0 || !strings.Contains(out, "vecs") || !strings.Contains(out, "3 rows") {
 		t.Fatalf("collections: %s", out)
+	}
+	// Filters on kept columns; errors in the query are usage errors.
+	os.WriteFile(q, []byte("[0.9, 0.1, 0]\n"), 0o644)
+	code, out, errOut = cli(t, "search", "--collection", "vecs", "--vector-file", q, "--k", "3", "--filter", "id >= 2", "--data", data, "--json")
+	var fres [][]struct{ Columns map[string]any }
+	if code != 0 || json.Unmarshal([]byte(out), &fres) != nil || len(fres[0]) != 2 {
+		t.Fatalf("filtered search: %d %s %s", code, out, errOut)
+	}
+	for _, h := range fres[0] {
+		if h.Columns["id"].(float64) < 2 {
+			t.Fatalf("filtered search returned %v", h.Columns)
+		}
+	}
+	for _, bad := range [][]string{{"--filter", "nope = 1"}, {"--filter", "id >="}, {"--as-of", "2001-01-01"}, {"--snapshot", "12"}} {
+		args := append([]string{"search", "--collection", "vecs", "--vector-file", q, "--data", data}, bad...)
+		if code, _, errOut = cli(t, args...); code != 2 || errOut == "" {
+			t.Fatalf("%v: %d %s", bad, code, errOut)
+		}
+	}
+	if code, _, errOut = cli(t, "search", "some text", "--collection", "vecs", "--data", data); code != 2 || !strings.Contains(errOut, "without an embedder") {
+		t.Fatalf("text query without an embedder: %d %s", code, errOut)
+	}
+	if code, out, _ = cli(t, "collections", "--data", data); code != 0 || !strings.Contains(out, "lag 0 files") {
+		t.Fatalf("collections lag: %s", out)
 	}
 	os.WriteFile(q, []byte("[1, 2]\n"), 0o644)
 	if code, _, errOut = cli(t, "search", "--collection", "vecs", "--vector-file", q, "--data", data); code != 2 || !strings.Contains(errOut, "dimension") {

@@ -15,10 +15,12 @@ import (
 
 func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
-	var asOf, vectorFile string
+	var asOf, vectorFile, filterExpr string
 	var k int
+	var snapshotID int64
+	var fetch []string
 	cmd := &cobra.Command{
-		Use:   `search "TEXT" [--as-of TIME] [--k 5] | search --collection NAME --vector-file F`,
+		Use:   `search "TEXT" [--as-of TIME] [--k 5] | search --collection NAME (--vector-file F | "TEXT") [--filter EXPR] [--snapshot ID | --as-of TIME]`,
 		Short: "Search the documents by meaning, now or as of a past time",
 		Long: `search embeds TEXT and returns the closest chunks of the documents valid now,
 or with --as-of the chunk versions valid at that instant (valid_from <= T <
@@ -26,7 +28,9 @@ valid_to: a version is visible from exactly its own time). Each result shows
 the document, the chunk's validity interval, its score (cosine similarity)
 and its text.`,
 		Example: `  lakevec search "how long is data kept"
-  lakevec search "how long is data kept" --as-of 2021-03-12 --k 10 --json`,
+  lakevec search "how long is data kept" --as-of 2021-03-12 --k 10 --json
+  lakevec search --collection passages --vector-file q.json --filter "lang = 'en' AND year >= 2020" --fetch title
+  lakevec search --collection passages --vector-file q.json --snapshot 4926374685077994373`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := engine.SearchOptions{K: k}
@@ -34,13 +38,21 @@ and its text.`,
 				return usagef("--k %d: want 1..1000", k)
 			}
 			if names, _ := engine.ExternalNames(fl.data); slices.Contains(names, fl.collection) {
-				if asOf != "" {
-					return usagef("--as-of on an attached dataset: not supported yet (its history is not kept yet)")
+				s := externalSearch{vectorFile: vectorFile, q: engine.ExternalQuery{K: k, Ef: max(64, 4*k), Filter: filterExpr, Snapshot: snapshotID, Fetch: fetch}}
+				if len(args) == 1 {
+					s.text = args[0]
 				}
-				return searchExternal(cmd, fl, vectorFile, k, stdout)
+				if asOf != "" {
+					t, err := parseTime("--as-of", asOf)
+					if err != nil {
+						return err
+					}
+					s.q.AsOf = t
+				}
+				return searchExternal(cmd, fl, s, stdout)
 			}
-			if vectorFile != "" {
-				return usagef("--vector-file: collection %s holds documents; search it with text", fl.collection)
+			if vectorFile != "" || filterExpr != "" || snapshotID != 0 || len(fetch) > 0 {
+				return usagef("--vector-file, --filter, --snapshot and --fetch apply to attached tables; collection %s holds documents", fl.collection)
 			}
 			if len(args) != 1 {
 				return usagef("search needs the query TEXT")
@@ -67,7 +79,10 @@ and its text.`,
 	addKBFlags(cmd.Flags(), &fl, true)
 	cmd.Flags().StringVar(&asOf, "as-of", "", "search the versions valid at this time (RFC 3339 or YYYY-MM-DD)")
 	cmd.Flags().IntVar(&k, "k", 5, "number of results")
-	cmd.Flags().StringVar(&vectorFile, "vector-file", "", "query vectors (JSON arrays or .fvecs), for an attached dataset")
+	cmd.Flags().StringVar(&vectorFile, "vector-file", "", "attached table: query vectors (JSON arrays or .fvecs), one result list each")
+	cmd.Flags().StringVar(&filterExpr, "filter", "", "attached table: filter on kept columns, e.g. \"lang = 'en' AND year >= 2020\"")
+	cmd.Flags().Int64Var(&snapshotID, "snapshot", 0, "attached Iceberg table: search the rows live in this snapshot")
+	cmd.Flags().StringSliceVar(&fetch, "fetch", nil, "attached table: columns to read from the lake by row position for each result")
 	return cmd
 }
 
