@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,8 +69,8 @@ func (o S3Options) connectTimeout() time.Duration {
 }
 
 // IcebergProps returns the s3.* properties of iceberg-go's S3 file IO for
-// these options (only the set ones, plus s3.force-virtual-addressing and
-// s3.connect-timeout).
+// these options: the set ones, s3.force-virtual-addressing when
+// VirtualHosted, and s3.connect-timeout.
 func (o S3Options) IcebergProps() map[string]string {
 	props := map[string]string{}
 	for k, v := range map[string]string{
@@ -85,7 +84,12 @@ func (o S3Options) IcebergProps() map[string]string {
 			props[k] = v
 		}
 	}
-	props[icebergio.S3ForceVirtualAddressing] = strconv.FormatBool(o.VirtualHosted)
+	if o.VirtualHosted {
+		// Unset, iceberg-go picks what S3Options documents: path-style
+		// with an Endpoint, virtual-hosted on AWS. (Setting "false"
+		// would force path-style on AWS too.)
+		props[icebergio.S3ForceVirtualAddressing] = "true"
+	}
 	props[icebergio.S3ConnectTimeout] = o.connectTimeout().String()
 	return props
 }
