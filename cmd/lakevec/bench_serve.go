@@ -24,10 +24,10 @@ import (
 // serveBenchConfig are the flags of `lakevec bench serve`.
 type serveBenchConfig struct {
 	chunks, clients, k, ingests, queries int
-	paraWords, docKB                      int
-	duration                              time.Duration
-	data                                  string
-	seed                                  uint64
+	paraWords, docKB                     int
+	duration                             time.Duration
+	data                                 string
+	seed                                 uint64
 }
 
 func newBenchServeCmd(stdout, stderr io.Writer) *cobra.Command {
