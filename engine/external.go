@@ -87,7 +87,10 @@ type ExternalOptions struct {
 	// Parquet is a directory (every *.parquet below it) or a glob.
 	Parquet string
 	// IcebergCatalog and IcebergTable name an Iceberg table instead: a
-	// SQLite catalog (path or sqlite:///path) and "namespace.table".
+	// catalog (SQLite path or sqlite:///path, postgres://…, or a REST
+	// catalog's http(s):// URI) and "namespace.table"; or no catalog and
+	// the location of a metadata JSON file (that one table version: a
+	// refresh cannot see later ones).
 	IcebergCatalog, IcebergTable string
 	// VectorColumn is the dotted path of the vector column.
 	VectorColumn string
@@ -103,29 +106,54 @@ type ExternalOptions struct {
 	// Embedder, optional, is the model that produced the vectors: text
 	// queries are embedded with it (QueryText). Nil: vector queries only.
 	Embedder *embed.Config
+	// S3 configures s3:// datasets and warehouses. Static credentials are
+	// used for the attach only and never stored: later opens take them
+	// from the AWS default chain (AWS_ACCESS_KEY_ID, …).
+	S3 lake.S3Options
 }
 
 type extMeta struct {
-	Name         string         `json:"name"`
-	Kind         string         `json:"kind"` // "parquet" or "iceberg"
-	Table        string         `json:"table,omitempty"`
-	Source       string         `json:"source"`
-	VectorColumn string         `json:"vector_column"`
-	IDColumn     string         `json:"id_column,omitempty"`
-	Columns      []string       `json:"columns,omitempty"`
-	ColumnTypes  []uint8        `json:"column_types,omitempty"` // lake.ColumnType of each kept column (id column last), set by the first read
-	Metric       string         `json:"metric"`
-	Dim          int            `json:"dim"`
-	NextRow      uint32         `json:"next_row"`
-	Gen          uint32         `json:"gen"`                // versions applied
-	Snapshot     int64          `json:"snapshot,omitempty"` // Iceberg snapshot of the newest version
-	CkptGen      uint32         `json:"ckpt_gen"`           // version the index checkpoint reflects
-	CkptNextRow  uint32         `json:"ckpt_next_row"`      // rows the checkpoint covers
-	Rows         int            `json:"rows"`               // live rows
-	Files        int            `json:"files"`              // live data files
-	Refreshed    int64          `json:"refreshed"`          // unix ms of the last refresh
-	LastReport   *RefreshReport `json:"last_report,omitempty"`
-	Embedder     *embed.Config  `json:"embedder,omitempty"`
+	Name         string          `json:"name"`
+	Kind         string          `json:"kind"` // "parquet" or "iceberg"
+	Table        string          `json:"table,omitempty"`
+	Source       string          `json:"source"`
+	VectorColumn string          `json:"vector_column"`
+	IDColumn     string          `json:"id_column,omitempty"`
+	Columns      []string        `json:"columns,omitempty"`
+	ColumnTypes  []uint8         `json:"column_types,omitempty"` // lake.ColumnType of each kept column (id column last), set by the first read
+	Metric       string          `json:"metric"`
+	Dim          int             `json:"dim"`
+	NextRow      uint32          `json:"next_row"`
+	Gen          uint32          `json:"gen"`                // versions applied
+	Snapshot     int64           `json:"snapshot,omitempty"` // Iceberg snapshot of the newest version
+	CkptGen      uint32          `json:"ckpt_gen"`           // version the index checkpoint reflects
+	CkptNextRow  uint32          `json:"ckpt_next_row"`      // rows the checkpoint covers
+	Rows         int             `json:"rows"`               // live rows
+	Files        int             `json:"files"`              // live data files
+	Refreshed    int64           `json:"refreshed"`          // unix ms of the last refresh
+	LastReport   *RefreshReport  `json:"last_report,omitempty"`
+	Embedder     *embed.Config   `json:"embedder,omitempty"`
+	S3           *lake.S3Options `json:"s3,omitempty"` // without credentials
+}
+
+// storage returns the object store settings of the collection.
+func (m *extMeta) storage() *lake.Storage {
+	if m.S3 == nil {
+		return lake.NewStorage(lake.S3Options{})
+	}
+	return lake.NewStorage(*m.S3)
+}
+
+// icebergSource names the collection's Iceberg table for package lake.
+func (m *extMeta) icebergSource(creds lake.S3Options) lake.IcebergSource {
+	src := lake.IcebergSource{Catalog: m.Source, Table: m.Table}
+	if m.S3 != nil {
+		src.S3 = *m.S3
+	}
+	if creds.AccessKeyID != "" {
+		src.S3.AccessKeyID, src.S3.SecretAccessKey, src.S3.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+	}
+	return src
 }
 
 // keptNames are the kept columns with the id column (if it is not one of
@@ -141,6 +169,7 @@ func (m *extMeta) keptNames() []string {
 type extFile struct {
 	URI       string   `json:"uri"`
 	Size      int64    `json:"size"`
+	ETag      string   `json:"etag,omitempty"`  // object stores
 	MTime     int64    `json:"mtime,omitempty"` // unix ns (Parquet datasets)
 	Added     uint32   `json:"added"`           // version that added it
 	Removed   uint32   `json:"removed,omitempty"`
@@ -233,6 +262,8 @@ type External struct {
 	db  *badger.DB
 
 	refreshMu sync.Mutex
+	st        *lake.Storage  // reads the source's files
+	creds     lake.S3Options // S3 credentials given at attach (not stored)
 	embMu     sync.Mutex     // guards emb
 	emb       embed.Embedder // opened on the first text query
 
@@ -276,7 +307,12 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	}
 	meta := extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String(),
 		IDColumn: o.IDColumn, Columns: o.Columns, Embedder: o.Embedder}
-	if o.IcebergCatalog != "" {
+	if o.S3 != (lake.S3Options{}) {
+		s3 := o.S3
+		s3.AccessKeyID, s3.SecretAccessKey, s3.SessionToken = "", "", ""
+		meta.S3 = &s3
+	}
+	if o.IcebergCatalog != "" || strings.HasSuffix(o.IcebergTable, ".metadata.json") {
 		if o.Parquet != "" {
 			return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table, not both", o.Name)
 		}
@@ -284,7 +320,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	} else if o.Parquet == "" {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table", o.Name)
 	}
-	if err := checkSource(ctx, meta); err != nil {
+	if err := checkSource(ctx, meta, o.S3); err != nil {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {
@@ -307,6 +343,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	x := newExternal(dir, db, meta)
+	x.creds, x.st = o.S3, lake.NewStorage(o.S3)
 	rep, err := x.Refresh(ctx)
 	if err != nil {
 		closeStore(db)
@@ -339,6 +376,7 @@ func OpenExternal(ctx context.Context, dir, name string) (*External, error) {
 		closeStore(db)
 		return nil, fmt.Errorf("open collection %s: %w", name, err)
 	}
+	x.st = x.meta.storage()
 	return x, nil
 }
 

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -49,6 +46,7 @@ type srcFile struct {
 	uri       string
 	size      int64
 	mtime     int64
+	etag      string
 	dataSeq   int64
 	partition string
 	specID    int32
@@ -67,46 +65,50 @@ type delRecord struct {
 }
 
 // checkSource fails when the source cannot be read at all (a missing
-// catalog, table or dataset), before anything is created.
-func checkSource(ctx context.Context, m extMeta) error {
+// catalog, table, bucket or dataset), before anything is created.
+func checkSource(ctx context.Context, m extMeta, creds lake.S3Options) error {
 	if m.Kind == "iceberg" {
-		t, err := lake.OpenIcebergTable(ctx, m.Source, m.Table)
+		t, err := lake.OpenIceberg(ctx, m.icebergSource(creds))
 		if err != nil {
 			return err
 		}
 		return t.Close()
 	}
-	_, err := listParquet(m.Source)
+	st := m.storage()
+	if creds.AccessKeyID != "" {
+		st = lake.NewStorage(creds)
+	}
+	_, err := listParquet(ctx, st, m.Source)
 	return err
 }
 
-// localPath turns a data file URI into a path this process can open.
-func localPath(uri string) (string, error) {
-	if p, ok := strings.CutPrefix(uri, "file://"); ok {
-		return p, nil
+// readColumns reads whole scalar columns of the file at uri.
+func (x *External) readColumns(ctx context.Context, uri string, cols []string) ([]lake.Column, error) {
+	f, err := x.st.Open(ctx, uri)
+	if err != nil {
+		return nil, &lake.VectorError{File: uri, Row: -1, Err: err}
 	}
-	if strings.Contains(uri, "://") {
-		return "", fmt.Errorf("data file %s: only local files can be read yet", uri)
-	}
-	return uri, nil
+	defer f.Close()
+	_, out, err := lake.ReadColumns(ctx, f, f.Size(), uri, cols)
+	return out, err
 }
 
 // pendingChanges lists the versions a refresh must apply, oldest first.
 func (x *External) pendingChanges(ctx context.Context) ([]extChange, int, *lake.IcebergTable, error) {
 	if x.meta.Kind != "iceberg" {
-		now, err := listParquet(x.meta.Source)
+		now, err := listParquet(ctx, x.st, x.meta.Source)
 		if err != nil {
 			return nil, 0, nil, err
 		}
 		var c extChange
 		for p, f := range x.files {
-			if l, ok := now[p]; !ok || l.size != f.Size || l.mtime != f.MTime {
+			if l, ok := now[p]; !ok || !l.same(f) {
 				c.remove = append(c.remove, p)
 			}
 		}
 		for p, l := range now {
-			if f, ok := x.files[p]; !ok || l.size != f.Size || l.mtime != f.MTime {
-				c.addData = append(c.addData, srcFile{uri: p, size: l.size, mtime: l.mtime})
+			if f, ok := x.files[p]; !ok || !l.same(f) {
+				c.addData = append(c.addData, srcFile{uri: p, size: l.size, mtime: l.mtime, etag: l.etag})
 			}
 		}
 		if len(c.remove)+len(c.addData) == 0 {
@@ -116,7 +118,7 @@ func (x *External) pendingChanges(ctx context.Context) ([]extChange, int, *lake.
 		sort.Slice(c.addData, func(i, j int) bool { return c.addData[i].uri < c.addData[j].uri })
 		return []extChange{c}, len(now), nil, nil
 	}
-	t, err := lake.OpenIcebergTable(ctx, x.meta.Source, x.meta.Table)
+	t, err := lake.OpenIceberg(ctx, x.meta.icebergSource(x.creds))
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -198,46 +200,28 @@ func changeOf(id, ts int64, c snapshot.Change) extChange {
 type listed struct {
 	size  int64
 	mtime int64
+	etag  string
 }
 
-// listParquet returns the Parquet files of a directory (recursively) or a
-// glob, with size and modification time: the state of the dataset.
-func listParquet(src string) (map[string]listed, error) {
-	out := map[string]listed{}
-	add := func(p string, info os.FileInfo) {
-		abs, _ := filepath.Abs(p)
-		out[abs] = listed{info.Size(), info.ModTime().UnixNano()}
-	}
-	if st, err := os.Stat(src); err == nil && st.IsDir() {
-		err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			if !info.IsDir() && strings.HasSuffix(strings.ToLower(p), ".parquet") {
-				add(p, info)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", src, err)
-		}
-		return out, nil
-	}
-	matches, err := filepath.Glob(src)
+// same reports whether a listed file is still the one indexed.
+func (l listed) same(f *extFile) bool {
+	return l.size == f.Size && l.mtime == f.MTime && l.etag == f.ETag
+}
+
+// listParquet returns the Parquet files of a dataset (a local directory or
+// glob, or an s3:// prefix or glob) with size, modification time and
+// ETag: the state of the dataset.
+func listParquet(ctx context.Context, st *lake.Storage, src string) (map[string]listed, error) {
+	objs, err := st.List(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("pattern %q: %w", src, err)
+		return nil, err
 	}
-	if len(matches) == 0 {
-		return nil, fmt.Errorf("no Parquet dataset at %q (a directory or a glob of files)", src)
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("no Parquet dataset at %q (a directory, a glob or an s3:// prefix of .parquet files)", src)
 	}
-	for _, m := range matches {
-		st, err := os.Stat(m)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			add(m, st)
-		}
+	out := make(map[string]listed, len(objs))
+	for _, o := range objs {
+		out[o.URI] = listed{size: o.Size, mtime: o.MTime, etag: o.ETag}
 	}
 	return out, nil
 }
@@ -474,12 +458,7 @@ func (x *External) apply(ctx context.Context, c extChange, tbl *lake.IcebergTabl
 			x.undoInsert(newIDs)
 			return fmt.Errorf("delete file %s: deletion vectors (Iceberg v3) are not supported yet", d.Path)
 		}
-		path, err := localPath(d.Path)
-		if err != nil {
-			x.undoInsert(newIDs)
-			return err
-		}
-		_, cols, err := lake.ReadColumnsFile(ctx, path, []string{"file_path", "pos"})
+		cols, err := x.readColumns(ctx, d.Path, []string{"file_path", "pos"})
 		if err != nil {
 			x.undoInsert(newIDs)
 			return fmt.Errorf("position delete file: %w", err)
@@ -717,13 +696,9 @@ func (x *External) sameRow(id uint32, v []float32, cols []lake.Column, off int, 
 // readData reads an added data file: vectors with their positions and the
 // kept columns of the rows that have a vector.
 func (x *External) readData(ctx context.Context, meta *extMeta, s srcFile, gen uint32, kept []string) (*newFile, error) {
-	path, err := localPath(s.uri)
-	if err != nil {
-		return nil, err
-	}
-	nf := &newFile{f: &extFile{URI: s.uri, Size: s.size, MTime: s.mtime, Added: gen, DataSeq: s.dataSeq, Partition: s.partition, SpecID: s.specID}}
+	nf := &newFile{f: &extFile{URI: s.uri, Size: s.size, MTime: s.mtime, ETag: s.etag, Added: gen, DataSeq: s.dataSeq, Partition: s.partition, SpecID: s.specID}}
 	contiguous := true
-	st, err := lake.ReadVectorsFile(ctx, path, lake.VectorOptions{Column: meta.VectorColumn, Dim: meta.Dim}, func(b *lake.VectorBatch) error {
+	st, err := x.st.ReadVectors(ctx, s.uri, lake.VectorOptions{Column: meta.VectorColumn, Dim: meta.Dim}, func(b *lake.VectorBatch) error {
 		for i, pos := range b.Rows {
 			if pos != int64(len(nf.vecs)) {
 				contiguous = false
@@ -741,7 +716,7 @@ func (x *External) readData(ctx context.Context, meta *extMeta, s srcFile, gen u
 	}
 	nf.f.Count, nf.f.Nulls = uint32(len(nf.vecs)), st.Nulls+st.Empty
 	if len(kept) > 0 {
-		_, all, err := lake.ReadColumnsFile(ctx, path, kept)
+		all, err := x.readColumns(ctx, s.uri, kept)
 		if err != nil {
 			return nil, err
 		}
@@ -790,11 +765,7 @@ func (x *External) applyEqDelete(ctx context.Context, tbl *lake.IcebergTable, d 
 	if len(names) == 0 {
 		return fmt.Errorf("equality delete file %s names no key columns", d.Path)
 	}
-	path, err := localPath(d.Path)
-	if err != nil {
-		return err
-	}
-	_, dcols, err := lake.ReadColumnsFile(ctx, path, names)
+	dcols, err := x.readColumns(ctx, d.Path, names)
 	if err != nil {
 		return fmt.Errorf("equality delete file: %w", err)
 	}
@@ -832,11 +803,8 @@ func (x *External) applyEqDelete(ctx context.Context, tbl *lake.IcebergTable, d 
 			}
 			posMap = func(off int) int { return int(f.id(off)) }
 		} else {
-			p, err := localPath(f.URI)
-			if err != nil {
-				return err
-			}
-			if _, cols, err = lake.ReadColumnsFile(ctx, p, names); err != nil {
+			var err error
+			if cols, err = x.readColumns(ctx, f.URI, names); err != nil {
 				return fmt.Errorf("equality delete %s: %w", d.Path, err)
 			}
 			posMap = func(off int) int { return int(f.pos(off)) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lakevec/lakevec/engine/embed"
@@ -214,30 +215,26 @@ func (x *External) fetch(ctx context.Context, hits []VectorHit, cols []string) e
 	}
 	x.mu.RUnlock()
 	for uri, is := range byFile {
-		path, err := localPath(uri)
-		var st os.FileInfo
+		var vals [][]any
+		f, err := x.st.Open(ctx, uri)
 		if err == nil {
-			st, err = os.Stat(path)
-		}
-		if err == nil {
-			if rec := recs[uri]; rec != nil && rec.MTime != 0 && (st.Size() != rec.Size || st.ModTime().UnixNano() != rec.MTime) {
+			if rec := recs[uri]; rec != nil && f.Size() != rec.Size {
 				err = fmt.Errorf("the file changed since it was indexed")
 			}
-		}
-		var vals [][]any
-		if err == nil {
-			pos := make([]int64, len(is))
-			for j, i := range is {
-				pos[j] = hits[i].Row
+			if err == nil {
+				pos := make([]int64, len(is))
+				for j, i := range is {
+					pos[j] = hits[i].Row
+				}
+				vals, err = lake.FetchRows(ctx, f, f.Size(), uri, cols, pos)
 			}
-			vals, err = lake.FetchRowsFile(ctx, path, cols, pos)
+			f.Close()
+		} else if errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "NoSuchKey") {
+			err = fmt.Errorf("the file is gone (expired by the table owner?): %w", err)
 		}
 		if err != nil {
 			if errors.Is(err, lake.ErrNoColumn) || errors.Is(err, lake.ErrNotScalar) {
 				return err // a mistake in the request, not a missing file
-			}
-			if os.IsNotExist(err) {
-				err = fmt.Errorf("the file is gone (expired by the table owner?)")
 			}
 			for _, i := range is {
 				hits[i].FetchError = err.Error()
@@ -272,20 +269,20 @@ func (x *External) Lag(ctx context.Context) (Lag, error) {
 	if n := len(x.versions); n > 0 {
 		lastMs = x.versions[n-1].TimeMs
 	}
-	files := make(map[string][2]int64, len(x.files))
+	files := make(map[string]*extFile, len(x.files))
 	for u, f := range x.files {
-		files[u] = [2]int64{f.Size, f.MTime}
+		files[u] = f
 	}
 	x.mu.RUnlock()
 	if meta.Kind != "iceberg" {
-		now, err := listParquet(meta.Source)
+		now, err := listParquet(ctx, x.st, meta.Source)
 		if err != nil {
 			return Lag{}, err
 		}
 		var l Lag
 		var newest int64
 		for p, f := range now {
-			if have, ok := files[p]; !ok || have != [2]int64{f.size, f.mtime} {
+			if have, ok := files[p]; !ok || !f.same(have) {
 				l.Files++
 				newest = max(newest, f.mtime)
 			}
@@ -300,7 +297,7 @@ func (x *External) Lag(ctx context.Context) (Lag, error) {
 		}
 		return l, nil
 	}
-	t, err := lake.OpenIcebergTable(ctx, meta.Source, meta.Table)
+	t, err := lake.OpenIceberg(ctx, meta.icebergSource(x.creds))
 	if err != nil {
 		return Lag{}, err
 	}

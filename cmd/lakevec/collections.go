@@ -32,7 +32,10 @@ nulls skipped and counted), builds its HNSW index, and from then on
 'lakevec refresh NAME' reads only what changed. Results name the file and the
 row in it.
 
-An Iceberg table is read through its SQLite catalog. Each snapshot committed
+An Iceberg table is read through its catalog (SQLite, PostgreSQL or REST), or
+directly from a metadata JSON file; data files on local disk or s3:// (with
+--s3-endpoint for MinIO-like servers; credentials from the AWS environment).
+Each snapshot committed
 after the attach becomes a version of the collection, applied whole:
 appends, copy-on-write deletes, overwrites, compaction, merge-on-read position
 deletes and equality deletes. Rows removed by a snapshot stay searchable as of
@@ -52,15 +55,16 @@ made the vectors, so the collection can be searched with text.`,
 			if err := validCollection(args[0]); err != nil {
 				return err
 			}
-			if (parquetSrc == "") == (icebergCat == "") || column == "" || (icebergCat != "") != (icebergTable != "") {
-				return usagef("attach needs --vector-column and either --parquet, or --iceberg with --table")
+			metaJSON := icebergCat == "" && strings.HasSuffix(icebergTable, ".metadata.json")
+			if (parquetSrc == "") == (icebergCat == "" && !metaJSON) || column == "" || (icebergCat != "" && icebergTable == "") {
+				return usagef("attach needs --vector-column and one of --parquet, --iceberg with --table, or --table METADATA.json")
 			}
 			m, err := hnsw.ParseMetric(metric)
 			if err != nil {
 				return usagef("--metric: %v", err)
 			}
 			o := engine.ExternalOptions{Name: args[0], Parquet: parquetSrc, IcebergCatalog: icebergCat, IcebergTable: icebergTable,
-				VectorColumn: column, Metric: m, IDColumn: idColumn, Columns: columns}
+				VectorColumn: column, Metric: m, IDColumn: idColumn, Columns: columns, S3: fl.lake.S3}
 			if f := cmd.Flags(); f.Changed("embedder") || f.Changed("model-dir") || f.Changed("openai-url") || f.Changed("openai-model") {
 				cfg, _, err := embedConfig(cmd, fl.emb)
 				if err != nil {
@@ -77,9 +81,9 @@ made the vectors, so the collection can be searched with text.`,
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, true)
-	cmd.Flags().StringVar(&parquetSrc, "parquet", "", "dataset: a directory (every *.parquet below it) or a glob")
-	cmd.Flags().StringVar(&icebergCat, "iceberg", "", "Iceberg SQL catalog on SQLite (a path or sqlite:///path)")
-	cmd.Flags().StringVar(&icebergTable, "table", "", "Iceberg table, namespace.table")
+	cmd.Flags().StringVar(&parquetSrc, "parquet", "", "dataset: a directory (every *.parquet below it), a glob, or s3://bucket/prefix")
+	cmd.Flags().StringVar(&icebergCat, "iceberg", "", "Iceberg catalog: SQLite (a path or sqlite:///path), postgres://…, or a REST catalog's http(s):// URI")
+	cmd.Flags().StringVar(&icebergTable, "table", "", "Iceberg table: namespace.table, or (without --iceberg) the location of its metadata JSON file")
 	cmd.Flags().StringVar(&column, "vector-column", "", "column holding the vectors (dotted path for nested columns)")
 	cmd.Flags().StringVar(&metric, "metric", "cosine", "l2, ip or cosine")
 	cmd.Flags().StringVar(&idColumn, "id-column", "", "scalar column identifying a row across files (rewrites remap instead of re-indexing)")
