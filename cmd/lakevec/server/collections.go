@@ -9,13 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lakevec/lakevec/engine"
+	"github.com/lakevec/lakevec/engine/filter"
 	"github.com/lakevec/lakevec/hnsw"
+	"github.com/lakevec/lakevec/lake"
 )
 
 // Attached ("external") collections: Parquet datasets and Iceberg tables
@@ -57,6 +60,10 @@ type collectionInfo struct {
 	// LastRefreshReport is the report of the last attach or refresh made
 	// through this server since it started (the engine does not keep it).
 	LastRefreshReport *engine.RefreshReport `json:"last_refresh_report,omitempty"`
+	// Lag is how far an attached collection is behind its source (absent
+	// when the source could not be read: see LagError).
+	Lag      *engine.Lag `json:"lag,omitempty"`
+	LagError string      `json:"lag_error,omitempty"`
 	// Extra holds what the engine reports beyond the fields above.
 	Extra map[string]any `json:"extra,omitempty"`
 	// Error says why an attached collection could not be opened.
@@ -93,6 +100,15 @@ type vectorSearchRequest struct {
 	Vectors [][]float32 `json:"vectors,omitempty"`
 	K       int         `json:"k,omitempty"`  // default 5
 	Ef      int         `json:"ef,omitempty"` // default max(64, 4k)
+	// Filter on the collection's kept columns, e.g. "lang = 'en' AND year >= 2020".
+	Filter string `json:"filter,omitempty"`
+	// Snapshot (an Iceberg snapshot id, as a string: 63-bit ids do not
+	// survive JSON numbers) or AsOf (RFC 3339 or YYYY-MM-DD): search the
+	// rows live then. Neither: now.
+	Snapshot string `json:"snapshot,omitempty"`
+	AsOf     string `json:"as_of,omitempty"`
+	// Fetch names columns to read from the lake for each hit.
+	Fetch []string `json:"fetch,omitempty"`
 }
 
 type vectorResults struct {
@@ -253,6 +269,10 @@ func infoOfExternal(m map[string]any) collectionInfo {
 			c.Files = int(num(v))
 		case "refreshed":
 			c.LastRefresh = str(v)
+		case "last_refresh":
+			if rep, ok := v.(engine.RefreshReport); ok {
+				c.LastRefreshReport = &rep
+			}
 		default:
 			extra[k] = v
 		}
@@ -305,9 +325,16 @@ func servedInfo(kb KB) collectionInfo {
 }
 
 // info describes an open collection; x is ent.x, loaded by the caller.
-func (e *external) info(x *engine.External) collectionInfo {
+func (e *external) info(ctx context.Context, x *engine.External) collectionInfo {
 	c := infoOfExternal(x.Info())
-	c.LastRefreshReport = e.lastRep.Load()
+	if rep := e.lastRep.Load(); rep != nil {
+		c.LastRefreshReport = rep
+	}
+	if lag, err := x.Lag(ctx); err != nil {
+		c.LagError = err.Error()
+	} else {
+		c.Lag = &lag
+	}
 	return c
 }
 
@@ -358,7 +385,7 @@ func (s *Server) listCollections(r *http.Request, kb KB) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ent.info(x))
+		out = append(out, ent.info(r.Context(), x))
 	}
 	return collectionsResponse{Collections: out}, nil
 }
@@ -379,7 +406,7 @@ func (s *Server) getCollection(r *http.Request, kb KB) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ent.info(x), nil
+	return ent.info(r.Context(), x), nil
 }
 
 // attachRoots returns the cleaned, symlink-resolved attach roots.
@@ -501,7 +528,7 @@ func (s *Server) attachCollection(r *http.Request, kb KB) (any, error) {
 	}
 	ent.lastRep.Store(&rep)
 	ent.x.Store(x)
-	return attachResponse{Collection: ent.info(x), Report: rep}, nil
+	return attachResponse{Collection: ent.info(r.Context(), x), Report: rep}, nil
 }
 
 func (s *Server) refreshCollection(r *http.Request, kb KB) (any, error) {
@@ -586,13 +613,35 @@ func (s *Server) searchCollection(r *http.Request, kb KB) (any, error) {
 			}
 		}
 	}
+	eq := engine.ExternalQuery{K: req.K, Ef: req.Ef, Filter: req.Filter, Fetch: req.Fetch}
+	if req.Snapshot != "" {
+		if eq.Snapshot, err = strconv.ParseInt(req.Snapshot, 10, 64); err != nil || eq.Snapshot <= 0 {
+			return nil, badParam("snapshot", "%q is not a snapshot id", req.Snapshot)
+		}
+	}
+	if req.AsOf != "" {
+		if eq.AsOf, err = parseTime("as_of", req.AsOf); err != nil {
+			return nil, err
+		}
+	}
+	if len(req.Fetch) > 64 {
+		return nil, badParam("fetch", "%d columns: at most 64", len(req.Fetch))
+	}
 	resp := vectorSearchResponse{Collection: name, K: req.K}
 	for _, q := range queries {
 		if err := r.Context().Err(); err != nil {
 			return nil, err
 		}
-		hits, err := x.Search(q, req.K, req.Ef)
-		if err != nil {
+		hits, err := x.Query(r.Context(), q, eq)
+		var fe *filter.Error
+		switch {
+		case errors.As(err, &fe):
+			return nil, badParam("filter", "%v", err)
+		case errors.Is(err, engine.ErrNotIndexed):
+			return nil, badParam("snapshot/as_of", "%v", err)
+		case errors.Is(err, lake.ErrNoColumn) || errors.Is(err, lake.ErrNotScalar):
+			return nil, badParam("fetch", "%v", err)
+		case err != nil:
 			return nil, err
 		}
 		resp.Results = append(resp.Results, vectorResults{Hits: nonNil(hits)})

@@ -538,7 +538,10 @@
     let source = c.source || '';
     if (c.table) source += (source ? ' · table ' : 'table ') + c.table;
     if (documents) source = 'documents' + (c.model_id ? ' (model ' + c.model_id + ')' : '') + (c.served ? ', served' : '');
-    const lag = c.extra && c.extra.lag !== undefined && c.extra.lag !== null ? String(c.extra.lag) : '—';
+    let lag = '—';
+    if (c.lag) {
+      lag = c.kind === 'parquet' ? `${c.lag.files} files` : `${c.lag.snapshots} snapshots, ${Math.round(c.lag.seconds)} s`;
+    }
     const report = el('td', { class: 'report', text: fmtReport(c.last_refresh_report) });
     const tr = el('tr', { dataset: { name: c.name } },
       el('td', { class: 'name', text: c.name }),
