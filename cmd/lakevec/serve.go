@@ -78,6 +78,7 @@ close the collection (writing the index checkpoint).`,
 	f.IntVar(&o.MaxEf, "max-ef", o.MaxEf, "largest ef a search may ask for")
 	f.StringSliceVar(&o.CORSOrigins, "cors-origin", nil, "origin allowed to call the API from a browser (repeatable; * for any); default none")
 	f.BoolVar(&noUI, "no-ui", false, "do not serve the web UI at /")
+	f.DurationVar(&o.RefreshInterval, "refresh-interval", 0, "refresh every attached collection on this interval (e.g. 1m) and export their lag in /metrics; 0: only on request")
 	f.StringSliceVar(&o.AttachRoots, "attach-root", nil, "directory under which POST /api/v1/collections may attach Parquet datasets and Iceberg catalogs (repeatable); default none: attaching over the API is refused")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "extra Host name a loopback server answers (behind a local proxy); repeatable")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")

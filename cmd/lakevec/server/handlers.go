@@ -331,6 +331,10 @@ func (s *Server) commit(r *http.Request, kb KB, docs []engine.DocInput, at time.
 	default:
 		s.met.batches.WithLabelValues("committed").Inc()
 	}
+	if err == nil {
+		s.met.embeddings.WithLabelValues("computed").Add(float64(rep.Embedded))
+		s.met.embeddings.WithLabelValues("reused").Add(float64(max(0, rep.Chunks-rep.Embedded)))
+	}
 	if rep.Docs == nil {
 		rep.Docs = []engine.DocReport{}
 	}

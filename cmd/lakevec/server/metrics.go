@@ -17,7 +17,12 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 	batches  *prometheus.CounterVec
-	handler  http.Handler
+	// embeddings counts chunks of ingested documents by whether their
+	// embedding was computed or reused (unchanged text, or text embedded
+	// before); refreshes counts automatic refreshes by result.
+	embeddings *prometheus.CounterVec
+	refreshes  *prometheus.CounterVec
+	handler    http.Handler
 }
 
 func newMetrics(s *Server) *metrics {
@@ -35,7 +40,15 @@ func newMetrics(s *Server) *metrics {
 		Name: "lakevec_api_ingest_requests_total",
 		Help: "Ingest and delete requests by result: committed (a new batch), unchanged (no batch), failed.",
 	}, []string{"result"})
-	m.reg.MustRegister(m.latency, m.inFlight, m.batches, kbCollector{s},
+	m.embeddings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lakevec_embeddings_total",
+		Help: "Chunks of ingested documents by embedding: computed (new text) or reused (unchanged, or embedded before).",
+	}, []string{"result"})
+	m.refreshes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lakevec_collection_refreshes_total",
+		Help: "Automatic refreshes of attached collections by result.",
+	}, []string{"result"})
+	m.reg.MustRegister(m.latency, m.inFlight, m.batches, m.embeddings, m.refreshes, kbCollector{s}, collCollector{s},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: nil})
 	return m

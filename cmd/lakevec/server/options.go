@@ -67,6 +67,10 @@ type Options struct {
 	// Empty (default): attaching over the API is refused (403); refreshing
 	// and searching collections attached with the CLI still work.
 	AttachRoots []string
+	// RefreshInterval, if positive, refreshes every attached collection on
+	// that interval (and once at start), and exports their lag in
+	// /metrics. Zero: collections change only by an explicit refresh.
+	RefreshInterval time.Duration
 	// UI, if set, serves the web UI at GET / (everything outside /api/,
 	// /metrics, /openapi.json, /healthz and /readyz). It gets the same
 	// security headers (CSP default-src 'self') and, when keys are set, no

@@ -51,6 +51,8 @@ type Server struct {
 	ext      externals     // attached collections opened so far
 	timeline timelineCache // change times, recomputed after each batch
 
+	refresh refreshStats // what the automatic refresh loop last saw
+
 	openAPIOnce sync.Once
 	openAPIDoc  []byte
 }
@@ -183,6 +185,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, open func(context.C
 		runErr = err
 	case <-ctx.Done():
 	}
+	var loopDone chan struct{}
+	lctx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	if runErr == nil && kb != nil && s.o.RefreshInterval > 0 && s.o.DataDir != "" {
+		loopDone = make(chan struct{})
+		go func() { defer close(loopDone); s.refreshLoop(lctx) }()
+	}
 	if runErr == nil && kb != nil {
 		select {
 		case <-ctx.Done():
@@ -204,6 +213,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, open func(context.C
 		if o := <-oc; o.err == nil {
 			kb = o.kb
 		}
+	}
+	stopLoop()
+	if loopDone != nil {
+		<-loopDone // a refresh in progress stops at its next step
 	}
 	if err := s.closeExternals(); err != nil && runErr == nil {
 		runErr = err
