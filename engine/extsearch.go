@@ -255,9 +255,9 @@ func (x *External) fetch(ctx context.Context, hits []VectorHit, cols []string) e
 
 // Lag says how far the collection is behind its source.
 type Lag struct {
-	Snapshots int     `json:"snapshots"`       // Iceberg snapshots not applied yet
-	Seconds   float64 `json:"seconds"`         // age of the newest unapplied change
-	Files     int     `json:"files,omitempty"` // Parquet: files added, changed or removed since
+	Snapshots int     `json:"snapshots"` // Iceberg snapshots not applied yet
+	Seconds   float64 `json:"seconds"`   // age of the newest unapplied change
+	Files     int     `json:"files"`     // Parquet: files added, changed or removed since
 }
 
 // Lag compares the collection with its source now (it reads the table's

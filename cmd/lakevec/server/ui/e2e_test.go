@@ -456,13 +456,13 @@ func TestE2EBrowser(t *testing.T) {
 		return {Rows: r.querySelector('.rows').textContent, Lag: r.querySelector('.lag').textContent,
 			Report: r.querySelector('.report').textContent, Snapshot: r.querySelector('.snapshot').textContent}; })()`
 	eval(rowJS, &row)
-	if row.Rows != "40" || row.Lag != "—" || row.Snapshot != "—" || !strings.Contains(row.Report, "rows +40") {
+	if row.Rows != "40" || row.Lag != "1 files" || row.Snapshot != "—" || !strings.Contains(row.Report, "rows +40") {
 		t.Fatalf("collections row before refresh: %+v", row)
 	}
 	do("refresh", chromedp.Click(chromedp.CSS(`#collections tr[data-name="items"] button.refresh`)))
 	waitFor("refreshed", `document.querySelector('#collections tr[data-name="items"] .rows').textContent === '50'`)
 	eval(rowJS, &row)
-	if !strings.Contains(row.Report, "2 file(s): 1 read, 0 removed · rows +10 −0") {
+	if !strings.Contains(row.Report, "2 file(s): 1 read, 0 removed · rows +10 −0") || row.Lag != "0 files" {
 		t.Fatalf("refresh report: %+v", row)
 	}
 	shot(t, tctx, artifacts, "09-collections-refreshed")
