@@ -255,8 +255,10 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 		// Record the refresh (even one that found nothing) for status.
 		x.mu.Lock()
 		x.meta.Refreshed = time.Now().UnixMilli()
-		r := rep
-		x.meta.LastReport = &r
+		if rep.Snapshots > 0 || x.meta.LastReport == nil { // an idle refresh keeps the last report that did something
+			r := rep
+			x.meta.LastReport = &r
+		}
 		meta := x.meta
 		x.mu.Unlock()
 		if err := x.putMeta(meta); err != nil {

@@ -77,12 +77,10 @@ func (s *Server) refreshRound(ctx context.Context) {
 		if err != nil {
 			result = "failed"
 			s.lg.Warn("automatic refresh", "collection", n, "err", err)
-		} else {
+		} else if rep.Snapshots > 0 { // an idle round keeps the last report that did something
 			ent.lastRep.Store(&rep)
-			if rep.Snapshots > 0 {
-				s.lg.Info("automatic refresh", "collection", n, "snapshots", rep.Snapshots, "files_read", rep.FilesRead,
-					"rows_added", rep.RowsAdded, "rows_removed", rep.RowsRemoved, "seconds", rep.Seconds)
-			}
+			s.lg.Info("automatic refresh", "collection", n, "snapshots", rep.Snapshots, "files_read", rep.FilesRead,
+				"rows_added", rep.RowsAdded, "rows_removed", rep.RowsRemoved, "seconds", rep.Seconds)
 		}
 		s.met.refreshes.WithLabelValues(result).Inc()
 		st := collState{refreshed: time.Now(), rows: num(x.Info()["rows"])}

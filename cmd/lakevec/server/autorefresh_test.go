@@ -39,6 +39,13 @@ func TestAutomaticRefresh(t *testing.T) {
 	go func() {
 		done <- srv.Serve(ctx, ln, func(ctx context.Context) (KB, error) { return engine.Open(ctx, data, engine.Options{}) })
 	}()
+	stopped := false
+	t.Cleanup(func() { // before the temporary directories go, also when the test fails
+		if !stopped {
+			cancel()
+			<-done
+		}
+	})
 	get := func(path string) string {
 		res, err := http.Get(base + path)
 		if err != nil {
@@ -70,10 +77,13 @@ func TestAutomaticRefresh(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The last report is the refresh that found the file (idle rounds do
+	// not replace it).
 	if body := get("/api/v1/collections/items"); !strings.Contains(body, `"rows":80`) || !strings.Contains(body, `"rows_added":30`) {
 		t.Fatalf("status after the automatic refresh: %s", body)
 	}
 	cancel()
+	stopped = true
 	select {
 	case err := <-done:
 		if err != nil {
