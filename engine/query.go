@@ -212,6 +212,14 @@ type Stats struct {
 	LastAt     string `json:"last_at,omitempty"`
 }
 
+// WALBacklog returns how many logged batches are not yet marked done: 0
+// when idle, 1 while a batch commits; more means batches wait for
+// recovery (a lake the commit could not reach).
+func (k *KB) WALBacklog() (int, error) {
+	recs, err := k.log.Pending()
+	return len(recs), err
+}
+
 // Stats returns counts for the collection.
 func (k *KB) Stats() Stats {
 	k.mu.RLock()

@@ -115,6 +115,9 @@ diff. Afterwards, explore the data directory with the commands it prints.`,
 			fmt.Fprintln(stdout, "\nlake, store and indexes agree (lakevec verify).")
 			if keep || onCommandLine(cmd, "data") {
 				fmt.Fprintf(stdout, "explore it: lakevec search \"appeal a suspension\" --data %s\n", fl.data)
+				fmt.Fprintf(stdout, "or in the web UI: lakevec serve --data %s, then open http://127.0.0.1:7700/\n", fl.data)
+			} else {
+				fmt.Fprintln(stdout, "to explore it in the web UI: lakevec demo --data ./demo-data, then lakevec serve --data ./demo-data and open http://127.0.0.1:7700/")
 			}
 			return nil
 		},

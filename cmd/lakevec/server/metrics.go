@@ -63,7 +63,11 @@ var (
 		[]string{"index"}, nil)
 	descBatches = prometheus.NewDesc("lakevec_kb_batches", "Batches applied to the collection (the last batch sequence number).", nil, nil)
 	descReady   = prometheus.NewDesc("lakevec_kb_ready", "1 once the knowledge base is open.", nil, nil)
+	descBacklog = prometheus.NewDesc("lakevec_wal_backlog_batches", "Batches in the write-ahead log not yet applied everywhere (0 when idle, 1 during a commit).", nil, nil)
 )
+
+// walBacklogger is implemented by *engine.KB.
+type walBacklogger interface{ WALBacklog() (int, error) }
 
 // kbCollector reads kb.Stats() at scrape time.
 type kbCollector struct{ s *Server }
@@ -72,6 +76,7 @@ func (c kbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descRows
 	ch <- descBatches
 	ch <- descReady
+	ch <- descBacklog
 }
 
 func (c kbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -85,4 +90,9 @@ func (c kbCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(st.Current), "current")
 	ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(st.Rows), "history")
 	ch <- prometheus.MustNewConstMetric(descBatches, prometheus.GaugeValue, float64(st.Batches))
+	if b, ok := kb.(walBacklogger); ok {
+		if n, err := b.WALBacklog(); err == nil {
+			ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(n))
+		}
+	}
 }

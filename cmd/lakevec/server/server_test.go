@@ -475,6 +475,8 @@ func TestMetricsExposed(t *testing.T) {
 		`lakevec_kb_rows{index="history"} 3`,
 		`lakevec_kb_batches 2`,
 		`lakevec_kb_ready 1`,
+		`lakevec_wal_backlog_batches 0`,
+		`lakevec_embeddings_total{result="computed"}`,
 		`lakevec_api_ingest_requests_total{result="committed"} 2`,
 		`go_goroutines`,
 	} {
