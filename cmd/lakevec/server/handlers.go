@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -268,6 +269,74 @@ func checkDocID(name, id string) error {
 		return badParam(name, "document id %q contains a control character", id)
 	}
 	return nil
+}
+
+// uploadDocs ingests the files of a multipart form, each as the version of
+// the document its file name names, at the form's "at" time (default now).
+// The route checked the content type and the X-Lakevec-Upload header.
+func (s *Server) uploadDocs(r *http.Request, kb KB) (any, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badParam("body", "%v", err)
+	}
+	at := time.Now().UTC()
+	var docs []engine.DocInput
+	seen := map[string]bool{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, badParam("body", "%v", err)
+		}
+		b, err := io.ReadAll(part)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, badParam("body", "%v", err)
+		}
+		// The document id is the file name as sent (FileName would keep
+		// only its last path element: policies/terms.md is an id).
+		_, params, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+		if params["filename"] == "" {
+			if part.FormName() != "at" {
+				return nil, badParam(part.FormName(), "unknown form field (want \"at\" and file parts)")
+			}
+			if at, err = parseTime("at", string(b)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		id := params["filename"]
+		name := fmt.Sprintf("file %q", id)
+		if err := checkDocID(name, id); err != nil {
+			return nil, err
+		}
+		if seen[id] {
+			return nil, badParam(name, "appears twice in one upload")
+		}
+		seen[id] = true
+		if !utf8.Valid(b) {
+			return nil, badParam(name, "not UTF-8 text")
+		}
+		docs = append(docs, engine.DocInput{DocID: id, Text: string(b)})
+		if len(docs) > s.o.MaxBatchDocs {
+			return nil, badParam("files", "more than the limit of %d documents per request", s.o.MaxBatchDocs)
+		}
+	}
+	if len(docs) == 0 {
+		return nil, badParam("files", "no file parts: give at least one document")
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.commit(r, kb, docs, at)
 }
 
 func (s *Server) ingest(r *http.Request, kb KB) (any, error) {

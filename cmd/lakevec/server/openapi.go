@@ -65,6 +65,17 @@ func (s *Server) buildOpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": sg.ref(reflect.TypeOf(rt.body))}}}
 		}
+		if rt.upload {
+			params = append(params, map[string]any{"name": "X-Lakevec-Upload", "in": "header", "required": true,
+				"description": "any value; required so that a cross-site form cannot upload", "schema": map[string]any{"type": "string"}})
+			op["parameters"] = params
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object",
+					"properties": map[string]any{
+						"at":    map[string]any{"type": "string", "description": "valid time of the versions (RFC 3339 or YYYY-MM-DD); default now"},
+						"files": map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "binary"}, "description": "one part per document; the part's file name is the document id"},
+					}}}}}
+		}
 		ok := map[string]any{"description": "OK"}
 		switch {
 		case rt.resp != nil:

@@ -17,6 +17,7 @@ type route struct {
 	summary string
 	query   []param
 	body    any                                                  // a value of the request body type (JSON), nil: none
+	upload  bool                                                 // the body is multipart/form-data (see uploadDocs)
 	resp    any                                                  // a value of the 200 response type (JSON), nil: see respType
 	rawType string                                               // content type of a non-JSON response
 	errors  []int                                                // statuses besides 200 and the ones every route has
@@ -67,6 +68,9 @@ func apiRoutes() []route {
 			resp: compareResponse{}, errors: []int{bad}, api: (*Server).compare},
 		{method: "POST", path: apiPrefix + "/documents", access: admin, summary: "Ingest a batch of document versions and deletions at one valid time.",
 			body: ingestRequest{}, resp: engine.Report{}, errors: []int{bad, conflict, tooLarge}, api: (*Server).ingest},
+		{method: "POST", path: apiPrefix + "/documents/upload", access: admin, upload: true,
+			summary: "Ingest files as document versions at one valid time: multipart/form-data, one part per file (its file name is the document id), optional field \"at\"; the header X-Lakevec-Upload: 1 is required (a cross-site form cannot send it).",
+			resp: engine.Report{}, errors: []int{bad, conflict, tooLarge, http.StatusUnsupportedMediaType}, api: (*Server).uploadDocs},
 		{method: "GET", path: apiPrefix + "/documents", access: read, summary: "The ids of the documents present now.",
 			resp: docsResponse{}, api: (*Server).docs},
 		{method: "GET", path: apiPrefix + "/documents/{id...}", access: read, summary: "A document's text now or as of a time (the id may contain slashes).",
@@ -107,6 +111,19 @@ func (s *Server) handle(rt route) {
 		if err := s.authorize(r, rt.access); err != nil {
 			writeError(w, r, err)
 			return
+		}
+		if rt.upload {
+			// Forms can be sent cross-site without a preflight; a custom
+			// header cannot (and CORS is off unless configured).
+			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mt != "multipart/form-data" {
+				writeError(w, r, apiErr(http.StatusUnsupportedMediaType, "Content-Type %q: want multipart/form-data", r.Header.Get("Content-Type")))
+				return
+			}
+			if r.Header.Get("X-Lakevec-Upload") == "" {
+				writeError(w, r, badParam("X-Lakevec-Upload", "header required for uploads (it keeps cross-site forms out)"))
+				return
+			}
 		}
 		if rt.body != nil {
 			// JSON only: a cross-site form cannot send it without a preflight.
