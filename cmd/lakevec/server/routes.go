@@ -70,7 +70,7 @@ func apiRoutes() []route {
 			body: ingestRequest{}, resp: engine.Report{}, errors: []int{bad, conflict, tooLarge}, api: (*Server).ingest},
 		{method: "POST", path: apiPrefix + "/documents/upload", access: admin, upload: true,
 			summary: "Ingest files as document versions at one valid time: multipart/form-data, one part per file (its file name is the document id), optional field \"at\"; the header X-Lakevec-Upload: 1 is required (a cross-site form cannot send it).",
-			resp: engine.Report{}, errors: []int{bad, conflict, tooLarge, http.StatusUnsupportedMediaType}, api: (*Server).uploadDocs},
+			resp:    engine.Report{}, errors: []int{bad, conflict, tooLarge, http.StatusUnsupportedMediaType}, api: (*Server).uploadDocs},
 		{method: "GET", path: apiPrefix + "/documents", access: read, summary: "The ids of the documents present now.",
 			resp: docsResponse{}, api: (*Server).docs},
 		{method: "GET", path: apiPrefix + "/documents/{id...}", access: read, summary: "A document's text now or as of a time (the id may contain slashes).",
