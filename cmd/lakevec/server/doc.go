@@ -102,7 +102,10 @@
 // an Origin that is neither the server's own nor an allowed CORS origin
 // may only GET (the browser withholds the response without CORS headers);
 // (3) bodies must be application/json, which a cross-site form cannot
-// send without a preflight. CORS is off unless CORSOrigins is set.
+// send without a preflight — except POST /api/v1/documents/upload, whose
+// multipart/form-data a form can send, so it also requires the header
+// X-Lakevec-Upload, which a form cannot set. CORS is off unless
+// CORSOrigins is set.
 //
 // # Limits
 //
