@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/lakevec/lakevec/bench/gen"
+	"github.com/lakevec/lakevec/engine/embed"
 	"github.com/lakevec/lakevec/lake"
 )
 
@@ -201,5 +202,49 @@ func TestExternalReplay(t *testing.T) {
 	}
 	if y.meta.Rows != 800 || y.idx.Len() != 1200 {
 		t.Fatalf("%d live rows and %d in the graph after replay, want 800 of 1200 (removed rows stay for time travel)", y.meta.Rows, y.idx.Len())
+	}
+}
+
+// TestExternalTextQuery: a collection attached with the embedder that made
+// its vectors answers text queries embedded with it.
+func TestExternalTextQuery(t *testing.T) {
+	ctx := context.Background()
+	e, err := embed.Open(ctx, embed.Config{Kind: embed.KindLexical})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"cats sleep on warm windowsills", "rust prevents data races at compile time",
+		"the tide rises twice a day", "sourdough needs a lively starter", "glaciers carve deep valleys"}
+	vecs, err := e.Embed(ctx, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	rows := make([]vecRow, len(texts))
+	for i := range texts {
+		rows[i] = vecRow{ID: int64(i), Title: texts[i], Embedding: vecs[i]}
+	}
+	if err := parquet.WriteFile(filepath.Join(src, "p.parquet"), rows); err != nil {
+		t.Fatal(err)
+	}
+	x, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "notes", Parquet: src, VectorColumn: "embedding",
+		Columns: []string{"title"}, Embedder: &embed.Config{Kind: embed.KindLexical}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for i, q := range []string{"warm cats", "data races in rust", "tide twice", "sourdough starter", "glaciers valleys"} {
+		hits, err := x.QueryText(ctx, q, ExternalQuery{K: 1, Ef: 16})
+		if err != nil || len(hits) != 1 || hits[0].Columns["title"] != texts[i] {
+			t.Fatalf("%q: %+v %v", q, hits, err)
+		}
+	}
+	y, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "plain", Parquet: src, VectorColumn: "embedding"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if _, err := y.QueryText(ctx, "cats", ExternalQuery{K: 1}); !errors.Is(err, ErrNoEmbedder) {
+		t.Fatalf("text query without an embedder: %v", err)
 	}
 }

@@ -95,7 +95,9 @@ type attachResponse struct {
 }
 
 type vectorSearchRequest struct {
-	// Vector is one query; Vectors several (give one of the two).
+	// Vector is one query; Vectors several; Query a text embedded with the
+	// collection's embedder (given at attach). Give one of the three.
+	Query   string      `json:"query,omitempty"`
 	Vector  []float32   `json:"vector,omitempty"`
 	Vectors [][]float32 `json:"vectors,omitempty"`
 	K       int         `json:"k,omitempty"`  // default 5
@@ -566,8 +568,17 @@ func (s *Server) searchCollection(r *http.Request, kb KB) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if (req.Vector == nil) == (req.Vectors == nil) {
-		return nil, badParam("vector", "give exactly one of vector and vectors")
+	given := 0
+	for _, b := range []bool{req.Vector != nil, req.Vectors != nil, req.Query != ""} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, badParam("vector", "give exactly one of vector, vectors and query")
+	}
+	if err := s.checkQuery("query", req.Query); req.Query != "" && err != nil {
+		return nil, err
 	}
 	if req.Vectors != nil && (len(req.Vectors) == 0 || len(req.Vectors) > maxQueryVectors) {
 		return nil, badParam("vectors", "%d vectors: want 1..%d", len(req.Vectors), maxQueryVectors)
@@ -596,13 +607,16 @@ func (s *Server) searchCollection(r *http.Request, kb KB) (any, error) {
 	}
 	dim := int(num(x.Info()["dim"]))
 	queries := req.Vectors
-	if req.Vector != nil {
+	if req.Vector != nil || req.Query != "" {
 		queries = [][]float32{req.Vector}
 	}
 	for i, q := range queries {
 		pname := "vector"
 		if req.Vectors != nil {
 			pname = fmt.Sprintf("vectors[%d]", i)
+		}
+		if req.Query != "" {
+			continue
 		}
 		if len(q) != dim {
 			return nil, badParam(pname, "%d dimensions, the collection has %d", len(q), dim)
@@ -632,9 +646,16 @@ func (s *Server) searchCollection(r *http.Request, kb KB) (any, error) {
 		if err := r.Context().Err(); err != nil {
 			return nil, err
 		}
-		hits, err := x.Query(r.Context(), q, eq)
+		var hits []engine.VectorHit
+		if req.Query != "" {
+			hits, err = x.QueryText(r.Context(), req.Query, eq)
+		} else {
+			hits, err = x.Query(r.Context(), q, eq)
+		}
 		var fe *filter.Error
 		switch {
+		case errors.Is(err, engine.ErrNoEmbedder):
+			return nil, badParam("query", "%v", err)
 		case errors.As(err, &fe):
 			return nil, badParam("filter", "%v", err)
 		case errors.Is(err, engine.ErrNotIndexed):
@@ -646,7 +667,7 @@ func (s *Server) searchCollection(r *http.Request, kb KB) (any, error) {
 		}
 		resp.Results = append(resp.Results, vectorResults{Hits: nonNil(hits)})
 	}
-	if req.Vector != nil {
+	if req.Vector != nil || req.Query != "" {
 		resp.Hits, resp.Results = resp.Results[0].Hits, nil
 	}
 	return resp, nil
