@@ -445,6 +445,12 @@ func (k *KB) applyStore(b *batch) error {
 func (k *KB) applyIndexes(b *batch) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	// The two graphs are filled at once, one goroutine each (a batch's
+	// chunks are inserted into both; this is most of an ingest's time).
+	var histIDs, hotRows []uint32
+	var histVecs, hotVecs [][]float32
+	queued := map[uint32]bool{} // hist; a row opened twice in a batch is inserted once
+	queuedHot := map[uint32]bool{}
 	for _, r := range b.Opened {
 		k.ensureRowsLocked(r.Row)
 		k.from[r.Row], k.to[r.Row] = r.From, r.To
@@ -456,22 +462,35 @@ func (k *KB) applyIndexes(b *batch) {
 			k.lg.Error("no embedding for a row; run lakevec verify", "row", r.Row)
 			continue
 		}
-		if !k.histIdx.Contains(r.Row) {
-			if err := k.histIdx.Insert(r.Row, v); err != nil {
-				k.lg.Error("history index insert", "row", r.Row, "err", err)
-			}
+		if !k.histIdx.Contains(r.Row) && !queued[r.Row] {
+			queued[r.Row] = true
+			histIDs, histVecs = append(histIDs, r.Row), append(histVecs, v)
 		}
 		if r.To == openEnd {
-			if _, ok := k.rowHot[r.Row]; !ok {
-				id, err := k.hot.Add(v)
-				if err != nil {
-					k.lg.Error("hot index insert", "row", r.Row, "err", err)
-					continue
-				}
-				k.setHotLocked(id, r.Row)
+			if _, ok := k.rowHot[r.Row]; !ok && !queuedHot[r.Row] {
+				queuedHot[r.Row] = true
+				hotRows, hotVecs = append(hotRows, r.Row), append(hotVecs, v)
 			}
 		}
 	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, row := range histIDs {
+			if err := k.histIdx.Insert(row, histVecs[i]); err != nil {
+				k.lg.Error("history index insert", "row", row, "err", err)
+			}
+		}
+	}()
+	for i, row := range hotRows {
+		id, err := k.hot.Add(hotVecs[i])
+		if err != nil {
+			k.lg.Error("hot index insert", "row", row, "err", err)
+			continue
+		}
+		k.setHotLocked(id, row)
+	}
+	<-done
 	for _, r := range b.Closed {
 		k.ensureRowsLocked(r.Row)
 		k.to[r.Row] = r.To
