@@ -42,8 +42,10 @@ func (t *Table) Commit(ctx context.Context, batchID uint64, rows []Row) (int64, 
 	for attempt := 0; ; attempt++ {
 		id, err := t.commitOnce(ctx, batchID, rows)
 		if err == nil {
+			t.expire(ctx)
 			return id, nil
 		}
+		t.last = nil
 		if attempt >= t.retries || !isConflict(err) {
 			return 0, fmt.Errorf("commit batch %d to history table %s: %w", batchID, t.name, err)
 		}
@@ -55,9 +57,18 @@ func (t *Table) Commit(ctx context.Context, batchID uint64, rows []Row) (int64, 
 
 // commitOnce is one attempt: reload, look the batch up, append, commit.
 func (t *Table) commitOnce(ctx context.Context, batchID uint64, rows []Row) (int64, error) {
-	tbl, err := t.load(ctx)
-	if err != nil {
-		return 0, err
+	t.mu.Lock()
+	closed := t.closed
+	t.mu.Unlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	tbl := t.last
+	if tbl == nil {
+		var err error
+		if tbl, err = t.load(ctx); err != nil {
+			return 0, err
+		}
 	}
 	if id, ok := findBatch(tbl, batchID); ok {
 		return id, nil
@@ -106,7 +117,38 @@ func (t *Table) commitOnce(ctx context.Context, batchID uint64, rows []Row) (int
 	if err := t.syncWarehouse(); err != nil {
 		return 0, err
 	}
+	t.last = newTbl
 	return id, nil
+}
+
+// Snapshot expiry. Every commit adds a snapshot, and the table metadata
+// lists them all: left alone it grows without bound, and every commit
+// parses and rewrites it (at 480 snapshots, 350 KB twice per commit).
+// lakevec needs only the current snapshot (it holds every row) and the
+// recent ones (a batch being recovered is found by its batch id among
+// them), so once a table holds twice retainSnapshots, the older ones are
+// expired; their manifest lists, and data files no snapshot still needs
+// (those a compaction replaced), are deleted after the expiry commits.
+const retainSnapshots = 64
+
+// expire runs the expiry when due. writeMu is held. Errors are kept in
+// expireErr, not returned: the batch is committed either way.
+func (t *Table) expire(ctx context.Context) {
+	tbl := t.last
+	if tbl == nil || len(tbl.Metadata().Snapshots()) < 2*retainSnapshots {
+		return
+	}
+	tx := tbl.NewTransaction()
+	err := tx.ExpireSnapshots(table.WithRetainLast(retainSnapshots), table.WithOlderThan(0))
+	var newTbl *table.Table
+	if err == nil {
+		newTbl, err = tx.Commit(ctx)
+	}
+	if err != nil {
+		t.expireErr, t.last = fmt.Errorf("expire snapshots of %s: %w", t.name, err), nil
+		return
+	}
+	t.expireErr, t.last = nil, newTbl
 }
 
 // isConflict reports whether err means another commit moved the table

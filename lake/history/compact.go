@@ -27,6 +27,7 @@ import (
 func (t *Table) Compact(ctx context.Context) (filesBefore, filesAfter int, err error) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
+	t.last = nil // the compaction commits a new state: the next commit loads it
 	for attempt := 0; ; attempt++ {
 		filesBefore, filesAfter, err = t.compactOnce(ctx)
 		if err == nil || attempt >= t.retries || !isConflict(err) {

@@ -536,3 +536,54 @@ func TestCompactRefusesDeleteFiles(t *testing.T) {
 		t.Fatal("a refused compaction committed a snapshot")
 	}
 }
+
+// TestSnapshotsExpire: past twice retainSnapshots commits, older
+// snapshots are expired, so the metadata stops growing; every row stays
+// and the recent batches are still found by id.
+func TestSnapshotsExpire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("commits 2×retainSnapshots batches")
+	}
+	ctx := t.Context()
+	dir := t.TempDir()
+	tb := openTest(t, DefaultConfig(dir))
+	batches := map[uint64][]Row{}
+	n := 2*retainSnapshots + 3
+	for b := 1; b <= n; b++ {
+		rows := testRows(1, uint64(b), 2)
+		if _, err := tb.Commit(ctx, uint64(b), rows); err != nil {
+			t.Fatalf("commit %d: %v", b, err)
+		}
+		batches[uint64(b)] = rows
+	}
+	if tb.expireErr != nil {
+		t.Fatal(tb.expireErr)
+	}
+	tbl, err := tb.load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(tbl.Metadata().Snapshots()); got >= 2*retainSnapshots || got < retainSnapshots {
+		t.Fatalf("%d snapshots after %d commits, want %d..%d", got, n, retainSnapshots, 2*retainSnapshots-1)
+	}
+	if got, want := scanKeys(t, tb), wantKeys(batches); !slices.Equal(got, want) {
+		t.Fatalf("rows after expiry: %d, want %d", len(got), len(want))
+	}
+	for _, b := range []uint64{uint64(n), uint64(n - retainSnapshots + 1)} {
+		if _, found, err := tb.FindBatch(ctx, b); err != nil || !found {
+			t.Fatalf("recent batch %d not found: %v", b, err)
+		}
+	}
+	// A commit by another writer in between: the cached table conflicts,
+	// is reloaded, and the commit goes through.
+	other := openTest(t, DefaultConfig(dir))
+	if _, err := other.Commit(ctx, 9000, testRows(1, 9000, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Commit(ctx, 9001, testRows(1, 9001, 1)); err != nil {
+		t.Fatalf("commit after another writer's: %v", err)
+	}
+	if _, found, _ := tb.FindBatch(ctx, 9000); !found {
+		t.Fatal("the other writer's batch is gone")
+	}
+}

@@ -46,6 +46,14 @@ type Table struct {
 	retries       int // lakevec-level commit attempts after the first
 
 	writeMu sync.Mutex // serialises Commit and Compact
+	// last is the table as this process last committed it (writeMu held):
+	// the next commit starts from it instead of loading and parsing the
+	// metadata again. A commit that fails forgets it, so a conflict with
+	// another writer reloads.
+	last *table.Table
+	// expireErr is the last error of the snapshot expiry that follows
+	// commits (maintenance: it never fails a commit).
+	expireErr error
 
 	mu     sync.Mutex // guards closed
 	closed bool
