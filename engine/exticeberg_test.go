@@ -44,6 +44,12 @@ func langOf(id int) string { return []string{"en", "de", "fr"}[id%3] }
 func yearOf(id int) int64  { return int64(2015 + id%10) }
 
 func newIcebergFixture(t *testing.T) *icebergFixture {
+	return newIcebergFixtureAt(t, "", nil)
+}
+
+// newIcebergFixtureAt puts the table's files in warehouse (default: a
+// file:// directory), with extra catalog properties (S3 settings).
+func newIcebergFixtureAt(t *testing.T, warehouse string, props map[string]string) *icebergFixture {
 	ctx := t.Context()
 	dir := t.TempDir()
 	f := &icebergFixture{t: t, catPath: filepath.Join(dir, "cat.db"), live: map[int64]map[int]bool{}, cur: map[int]bool{}}
@@ -52,7 +58,14 @@ func newIcebergFixture(t *testing.T) *icebergFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	cat, err := sqlcat.NewCatalog("test", db, sqlcat.SQLite, iceberg.Properties{"warehouse": "file://" + filepath.Join(dir, "wh")})
+	if warehouse == "" {
+		warehouse = "file://" + filepath.Join(dir, "wh")
+	}
+	cprops := iceberg.Properties{"warehouse": warehouse}
+	for k, v := range props {
+		cprops[k] = v
+	}
+	cat, err := sqlcat.NewCatalog("test", db, sqlcat.SQLite, cprops)
 	if err != nil {
 		t.Fatal(err)
 	}

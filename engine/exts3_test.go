@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go/table"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -122,5 +123,40 @@ func TestExternalParquetOnS3(t *testing.T) {
 	}
 	if _, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "none", Parquet: "s3://" + bucket + "/no-such-prefix", VectorColumn: "embedding", S3: opts}); err == nil {
 		t.Fatal("attach of an empty prefix succeeded")
+	}
+}
+
+// TestExternalIcebergOnS3: an Iceberg table whose warehouse is s3://
+// (written by iceberg-go through the same server), attached through its
+// SQLite catalog; a merge-on-read delete and an append are followed, and
+// the snapshot before them is still searchable.
+func TestExternalIcebergOnS3(t *testing.T) {
+	ctx := context.Background()
+	opts, bucket, prefix, _ := s3Target(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", opts.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", opts.SecretAccessKey)
+	t.Setenv("AWS_REGION", opts.Region)
+	f := newIcebergFixtureAt(t, "s3://"+bucket+"/"+prefix, opts.IcebergProps())
+	s1 := f.appendRows(0, 120)
+	x, rep, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "s3t", IcebergCatalog: f.catPath, IcebergTable: "kb.passages",
+		VectorColumn: "embedding", IDColumn: "id", Columns: []string{"lang"}, S3: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if rep.RowsAdded != 120 {
+		t.Fatalf("attach: %+v", rep)
+	}
+	s2 := f.deleteRange(table.WriteModeMergeOnRead, 0, 10)
+	s3 := f.appendRows(120, 150)
+	if rep, err = x.Refresh(ctx); err != nil || rep.Snapshots != 2 || rep.RowsRemoved != 10 || rep.RowsAdded != 30 {
+		t.Fatalf("refresh: %+v %v", rep, err)
+	}
+	f.check(x, s1, ExternalQuery{Snapshot: s1})
+	f.check(x, s2, ExternalQuery{Snapshot: s2})
+	f.check(x, s3, ExternalQuery{})
+	hits, err := x.Query(ctx, f.vec(130), ExternalQuery{K: 1, Fetch: []string{"title"}})
+	if err != nil || hits[0].Columns["title"] != "passage 130" || !strings.HasPrefix(hits[0].File, "s3://") {
+		t.Fatalf("fetch over S3: %+v %v", hits, err)
 	}
 }
