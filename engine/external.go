@@ -103,6 +103,8 @@ type ExternalOptions struct {
 	Columns []string
 	// Metric of the index; default cosine.
 	Metric hnsw.Metric
+	// Progress, optional, receives the attach's progress (see Progress).
+	Progress Progress
 	// Embedder, optional, is the model that produced the vectors: text
 	// queries are embedded with it (QueryText). Nil: vector queries only.
 	Embedder *embed.Config
@@ -262,10 +264,13 @@ type External struct {
 	db  *badger.DB
 
 	refreshMu sync.Mutex
-	st        *lake.Storage  // reads the source's files
-	creds     lake.S3Options // S3 credentials given at attach (not stored)
-	embMu     sync.Mutex     // guards emb
-	emb       embed.Embedder // opened on the first text query
+	// Progress of the refresh running (refreshMu held).
+	progress         Progress
+	toRead, readDone int64
+	st               *lake.Storage  // reads the source's files
+	creds            lake.S3Options // S3 credentials given at attach (not stored)
+	embMu            sync.Mutex     // guards emb
+	emb              embed.Embedder // opened on the first text query
 
 	mu       sync.RWMutex // guards everything below
 	meta     extMeta
@@ -344,7 +349,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	}
 	x := newExternal(dir, db, meta)
 	x.creds, x.st = o.S3, lake.NewStorage(o.S3)
-	rep, err := x.Refresh(ctx)
+	rep, err := x.RefreshWith(ctx, o.Progress)
 	if err != nil {
 		closeStore(db)
 		return nil, rep, fmt.Errorf("attach %s: %w", o.Name, err)

@@ -248,3 +248,35 @@ func TestExternalTextQuery(t *testing.T) {
 		t.Fatalf("text query without an embedder: %v", err)
 	}
 }
+
+// TestExternalProgress: an attach reports the files it reads, then the
+// rows it indexes, ending at their totals.
+func TestExternalProgress(t *testing.T) {
+	ctx := context.Background()
+	ds, _ := gen.GenerateSpec(gen.Spec{N: 5000, Dim: 8, Queries: 1, K: 1, Seed: 2})
+	vecs := make([][]float32, 5000)
+	for i := range vecs {
+		vecs[i] = ds.Base.Row(i)
+	}
+	src := t.TempDir()
+	for f := 0; f < 3; f++ {
+		writeParquet(t, filepath.Join(src, fmt.Sprintf("p%d.parquet", f)), vecs, f*1500, (f+1)*1500)
+	}
+	last := map[string][2]int64{}
+	calls := 0
+	x, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "p", Parquet: src, VectorColumn: "embedding",
+		Progress: func(phase string, done, total int64) {
+			calls++
+			if prev := last[phase]; done < prev[0] {
+				t.Errorf("%s went back from %d to %d", phase, prev[0], done)
+			}
+			last[phase] = [2]int64{done, total}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if last["read"] != [2]int64{3, 3} || last["index"] != [2]int64{4500, 4500} || calls < 5 {
+		t.Fatalf("progress: %v in %d calls", last, calls)
+	}
+}

@@ -232,6 +232,16 @@ func listParquet(ctx context.Context, st *lake.Storage, src string) (map[string]
 // that appeared, changed or disappeared since form one version. Only the
 // changed files (and delete files) are read.
 func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
+	return x.RefreshWith(ctx, nil)
+}
+
+// Progress receives how far a refresh is: phase "read" counts data files
+// read of those to read, phase "index" rows inserted into the graph of
+// those to insert (per version). Called from the refreshing goroutine.
+type Progress func(phase string, done, total int64)
+
+// RefreshWith is Refresh reporting its progress to p (nil: none).
+func (x *External) RefreshWith(ctx context.Context, p Progress) (RefreshReport, error) {
 	x.refreshMu.Lock()
 	defer x.refreshMu.Unlock()
 	start := time.Now()
@@ -244,6 +254,13 @@ func (x *External) Refresh(ctx context.Context) (RefreshReport, error) {
 		defer tbl.Close()
 	}
 	rep.FilesTotal = total
+	x.progress = p
+	defer func() { x.progress = nil }()
+	for _, c := range changes {
+		x.toRead += int64(len(c.addData))
+	}
+	x.readDone = 0
+	defer func() { x.toRead = 0 }()
 	for _, c := range changes {
 		if err := x.apply(ctx, c, tbl, &rep); err != nil {
 			return rep, err
@@ -307,6 +324,10 @@ func (x *External) apply(ctx context.Context, c extChange, tbl *lake.IcebergTabl
 		}
 		rep.NullVectors += nf.f.Nulls
 		rep.FilesRead++
+		x.readDone++
+		if x.progress != nil {
+			x.progress("read", x.readDone, x.toRead)
+		}
 		added = append(added, nf)
 	}
 	if meta.Dim == 0 {
@@ -413,7 +434,7 @@ func (x *External) apply(ctx context.Context, c extChange, tbl *lake.IcebergTabl
 		}
 	}
 	// 4. Insert the new rows above the visible bound: searches skip them.
-	if err := x.idx.InsertBatch(ctx, newIDs, newVecs, 0); err != nil {
+	if err := x.insertReporting(ctx, newIDs, newVecs); err != nil {
 		x.undoInsert(newIDs)
 		return fmt.Errorf("index version %d: %w", gen, err)
 	}
@@ -642,6 +663,23 @@ func (x *External) apply(ctx context.Context, c extChange, tbl *lake.IcebergTabl
 	}
 	x.versions = append(x.versions, ver)
 	x.visible = meta.NextRow
+	return nil
+}
+
+// insertReporting inserts rows into the graph in slices, reporting
+// progress after each (one call without a progress hook).
+func (x *External) insertReporting(ctx context.Context, ids []uint32, vecs [][]float32) error {
+	if x.progress == nil {
+		return x.idx.InsertBatch(ctx, ids, vecs, 0)
+	}
+	const step = 2048
+	for i := 0; i < len(ids); i += step {
+		j := min(i+step, len(ids))
+		if err := x.idx.InsertBatch(ctx, ids[i:j], vecs[i:j], 0); err != nil {
+			return err
+		}
+		x.progress("index", int64(j), int64(len(ids)))
+	}
 	return nil
 }
 

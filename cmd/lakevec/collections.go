@@ -72,7 +72,10 @@ made the vectors, so the collection can be searched with text.`,
 				}
 				o.Embedder = &cfg
 			}
+			prog, clear := refreshProgress(cmd, stderr, args[0])
+			o.Progress = prog
 			x, rep, err := engine.Attach(cmd.Context(), fl.data, o)
+			clear()
 			if err != nil {
 				return err
 			}
@@ -113,7 +116,9 @@ func newRefreshCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer x.Close()
-			rep, err := x.Refresh(cmd.Context())
+			prog, clear := refreshProgress(cmd, stderr, args[0])
+			rep, err := x.RefreshWith(cmd.Context(), prog)
+			clear()
 			if err != nil {
 				return err
 			}

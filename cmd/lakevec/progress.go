@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/lakevec/lakevec/bench"
+	"github.com/lakevec/lakevec/engine"
 )
 
 // bar is a progress bar on stderr for a long build, ingest or refresh. It
@@ -157,27 +158,27 @@ func benchBar(cmd *cobra.Command, stderr io.Writer) bench.BarFunc {
 	}
 }
 
-// installSpinners shows a spinner for the whole run of the commands whose
-// work reports no progress: attach and refresh (engine.Attach and
-// External.Refresh have no progress hook).
-func installSpinners(root *cobra.Command) {
-	for _, name := range []string{"attach", "refresh"} {
-		c := findSub(root, name)
-		if c == nil || c.RunE == nil {
-			continue
-		}
-		run := c.RunE
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			b := newSpinner(cmd, cmd.ErrOrStderr(), cmd.Name()+" "+firstArg(args))
-			defer b.done()
-			return run(cmd, args)
-		}
+// refreshProgress returns an engine progress hook drawing one bar per
+// phase of an attach or refresh (files read, then rows indexed), and the
+// function that clears the last bar. Nil hook when bars are off.
+func refreshProgress(cmd *cobra.Command, stderr io.Writer, name string) (engine.Progress, func()) {
+	if !barsOn(cmd, stderr) {
+		return nil, func() {}
 	}
-}
-
-func firstArg(args []string) string {
-	if len(args) == 0 {
-		return ""
-	}
-	return args[0]
+	var cur *bar
+	var phase string
+	var total int64
+	return func(p string, done, n int64) {
+			if p != phase || n != total {
+				cur.done()
+				desc := name + ": read files"
+				if p == "index" {
+					desc = name + ": index rows"
+				}
+				cur, phase, total = newBar(cmd, stderr, n, desc), p, n
+			}
+			cur.set(done)
+		}, func() {
+			cur.done()
+		}
 }

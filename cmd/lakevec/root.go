@@ -55,7 +55,6 @@ re-does work it has already done.`,
 	root.AddCommand(newEmbedCmd(stdout, stderr))
 	root.AddCommand(newServeCmd(stdout, stderr))
 	installRemote(root)      // --server on the commands the HTTP API answers (remote.go)
-	installSpinners(root)    // progress for attach and refresh (progress.go)
 	installConsistency(root) // Examples and --json everywhere (consistency.go)
 	installConfig(root)      // env and config file for every flag (config.go)
 	return root
