@@ -286,7 +286,13 @@ func searchExternal(cmd *cobra.Command, fl kbFlags, s externalSearch, stdout io.
 			all = append(all, hits)
 		}
 	}
-	if fl.json {
+	return printVectorHits(stdout, all, fl.json)
+}
+
+// printVectorHits prints the result lists of an attached-table search, one
+// per query.
+func printVectorHits(stdout io.Writer, all [][]engine.VectorHit, asJSON bool) error {
+	if asJSON {
 		return json.NewEncoder(stdout).Encode(all)
 	}
 	for i, hits := range all {

@@ -96,7 +96,7 @@ func newRemoteClient(cmd *cobra.Command, server string) (*remoteClient, error) {
 		if err := c.call(cmd.Context(), "GET", "/api/v1/stats", nil, nil, &st); err != nil {
 			return nil, err
 		}
-		if st.Collection != coll && cmd.Name() != "refresh" {
+		if st.Collection != coll && cmd.Name() != "refresh" && cmd.Name() != "search" {
 			return nil, usagef("--collection %s: the server at %s serves collection %s", coll, server, st.Collection)
 		}
 	}
@@ -213,8 +213,17 @@ func remoteSearch(c *remoteClient, cmd *cobra.Command, args []string) error {
 	if k < 1 || k > 1000 {
 		return usagef("--k %d: want 1..1000", k)
 	}
-	if flagString(cmd, "vector-file") != "" {
-		return usagef("--vector-file: not supported with --server yet")
+	if coll := flagString(cmd, "collection"); onCommandLine(cmd, "collection") {
+		var st engine.Stats
+		if err := c.call(cmd.Context(), "GET", "/api/v1/stats", nil, nil, &st); err != nil {
+			return err
+		}
+		if coll != st.Collection {
+			return remoteSearchCollection(c, cmd, coll, args)
+		}
+	}
+	if flagString(cmd, "vector-file") != "" || flagString(cmd, "filter") != "" || onCommandLine(cmd, "snapshot") || len(flagStrings(cmd, "fetch")) > 0 {
+		return usagef("--vector-file, --filter, --snapshot and --fetch apply to attached tables; the server's documents collection is searched with text")
 	}
 	if len(args) != 1 {
 		return usagef("search needs the query TEXT")
@@ -230,6 +239,64 @@ func remoteSearch(c *remoteClient, cmd *cobra.Command, args []string) error {
 		return err
 	}
 	return printHits(c.stdout, resp.Hits, c.json)
+}
+
+// remoteSearchCollection searches an attached table of the server: one
+// request per query vector, or one for a text query.
+func remoteSearchCollection(c *remoteClient, cmd *cobra.Command, name string, args []string) error {
+	vf := flagString(cmd, "vector-file")
+	if (vf == "") == (len(args) == 0) {
+		return usagef("collection %s is an attached table: give query TEXT or --vector-file, not both", name)
+	}
+	k := flagInt(cmd, "k")
+	req := map[string]any{"k": k, "ef": max(64, 4*k)}
+	if f := flagString(cmd, "filter"); f != "" {
+		req["filter"] = f
+	}
+	if onCommandLine(cmd, "snapshot") {
+		n, _ := cmd.Flags().GetInt64("snapshot")
+		req["snapshot"] = strconv.FormatInt(n, 10)
+	}
+	if a := flagString(cmd, "as-of"); a != "" {
+		t, err := parseTime("--as-of", a)
+		if err != nil {
+			return err
+		}
+		req["as_of"] = t.Format(time.RFC3339Nano)
+	}
+	if f := flagStrings(cmd, "fetch"); len(f) > 0 {
+		req["fetch"] = f
+	}
+	var queries [][]float32
+	if vf != "" {
+		qs, err := readQueryVectors(vf)
+		if err != nil {
+			return usageError{err}
+		}
+		queries = qs
+	} else {
+		req["query"] = args[0]
+		queries = [][]float32{nil}
+	}
+	var all [][]engine.VectorHit
+	for _, q := range queries {
+		if q != nil {
+			req["vector"] = q
+		}
+		var resp struct {
+			Hits []engine.VectorHit `json:"hits"`
+		}
+		if err := c.call(cmd.Context(), "POST", "/api/v1/collections/"+url.PathEscape(name)+"/search", nil, req, &resp); err != nil {
+			return err
+		}
+		all = append(all, resp.Hits)
+	}
+	return printVectorHits(c.stdout, all, c.json)
+}
+
+func flagStrings(cmd *cobra.Command, name string) []string {
+	v, _ := cmd.Flags().GetStringSlice(name)
+	return v
 }
 
 func remoteCompare(c *remoteClient, cmd *cobra.Command, args []string) error {

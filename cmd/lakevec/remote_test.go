@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/lakevec/lakevec/cmd/lakevec/server"
 	"github.com/lakevec/lakevec/engine/embed"
 )
@@ -163,5 +165,52 @@ func TestRemoteAuth(t *testing.T) {
 	t.Setenv("LAKEVEC_SERVER", url)
 	if code, _, errOut := cli(t, "history", "terms.md"); code != 0 {
 		t.Errorf("history with LAKEVEC_SERVER: exit %d: %s", code, errOut)
+	}
+}
+
+// TestRemoteCollectionSearch: a search of an attached table through the
+// server prints what the local search prints.
+func TestRemoteCollectionSearch(t *testing.T) {
+	data, _ := remoteFixture(t)
+	src := t.TempDir()
+	type row struct {
+		ID        int64     `parquet:"id"`
+		Embedding []float32 `parquet:"embedding,list"`
+	}
+	var rows []row
+	for i := range 40 {
+		rows = append(rows, row{int64(i), []float32{float32(i%7) + 1, float32(i%5) + 1, float32(i % 3)}})
+	}
+	if err := parquet.WriteFile(filepath.Join(src, "a.parquet"), rows); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, "attach", "vecs", "--parquet", src, "--vector-column", "embedding", "--columns", "id", "--data", data); code != 0 {
+		t.Fatalf("attach: %s", errOut)
+	}
+	q := filepath.Join(t.TempDir(), "q.json")
+	os.WriteFile(q, []byte("[1, 2, 0]\n[3, 1, 1]\n"), 0o644)
+	cmds := [][]string{
+		{"search", "--collection", "vecs", "--vector-file", q, "--k", "3"},
+		{"search", "--collection", "vecs", "--vector-file", q, "--k", "3", "--filter", "id >= 20", "--json"},
+	}
+	local := make([]string, len(cmds))
+	for i, c := range cmds {
+		code, out, errOut := cli(t, append(c, "--data", data)...)
+		if code != 0 {
+			t.Fatalf("local %v: %s", c, errOut)
+		}
+		local[i] = out
+	}
+	o := server.DefaultOptions()
+	o.DataDir = data
+	url := startServer(t, data, o)
+	for i, c := range cmds {
+		code, out, errOut := cli(t, append(c, "--server", url)...)
+		if code != 0 || out != local[i] {
+			t.Errorf("remote %v: exit %d %s\nlocal:\n%s\nremote:\n%s", c, code, errOut, local[i], out)
+		}
+	}
+	if code, _, errOut := cli(t, "search", "--collection", "vecs", "--vector-file", q, "--filter", "nope = 1", "--server", url); code != 2 || !strings.Contains(errOut, "nope") {
+		t.Errorf("bad filter through the server: exit %d: %s", code, errOut)
 	}
 }
