@@ -103,6 +103,12 @@ type ExternalOptions struct {
 	Columns []string
 	// Metric of the index; default cosine.
 	Metric hnsw.Metric
+	// FromSnapshot is where an Iceberg collection's history starts: 0 (the
+	// default) the current snapshot; -1 the oldest snapshot the table still
+	// lists on the current one's lineage; or that snapshot id. Every
+	// snapshot from there on becomes a version (their data files must
+	// still exist).
+	FromSnapshot int64
 	// Progress, optional, receives the attach's progress (see Progress).
 	Progress Progress
 	// Embedder, optional, is the model that produced the vectors: text
@@ -135,7 +141,8 @@ type extMeta struct {
 	Refreshed    int64           `json:"refreshed"`          // unix ms of the last refresh
 	LastReport   *RefreshReport  `json:"last_report,omitempty"`
 	Embedder     *embed.Config   `json:"embedder,omitempty"`
-	S3           *lake.S3Options `json:"s3,omitempty"` // without credentials
+	FromSnapshot int64           `json:"from_snapshot,omitempty"` // attach: where the history starts
+	S3           *lake.S3Options `json:"s3,omitempty"`            // without credentials
 }
 
 // storage returns the object store settings of the collection.
@@ -311,7 +318,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		}
 	}
 	meta := extMeta{Name: o.Name, Kind: "parquet", Source: o.Parquet, VectorColumn: o.VectorColumn, Metric: o.Metric.String(),
-		IDColumn: o.IDColumn, Columns: o.Columns, Embedder: o.Embedder}
+		IDColumn: o.IDColumn, Columns: o.Columns, Embedder: o.Embedder, FromSnapshot: o.FromSnapshot}
 	if o.S3 != (lake.S3Options{}) {
 		s3 := o.S3
 		s3.AccessKeyID, s3.SecretAccessKey, s3.SessionToken = "", "", ""

@@ -308,7 +308,7 @@ func TestExternalIcebergTimeTravel(t *testing.T) {
 		f.check(x, s, ExternalQuery{AsOf: time.UnixMilli(ts)})
 		f.check(x, s, ExternalQuery{AsOf: time.UnixMilli(ts + 1)})
 	}
-	if _, err := x.Query(ctx, f.vec(1), ExternalQuery{K: 3, Snapshot: s1}); !errors.Is(err, ErrNotIndexed) || !strings.Contains(err.Error(), "predate the attach") {
+	if _, err := x.Query(ctx, f.vec(1), ExternalQuery{K: 3, Snapshot: s1}); !errors.Is(err, ErrNotIndexed) || !strings.Contains(err.Error(), "were not indexed") {
 		t.Fatalf("a snapshot before the attach: %v", err)
 	}
 	early := time.UnixMilli(f.tbl.Metadata().SnapshotByID(s2).TimestampMs - 1)
@@ -543,4 +543,45 @@ func FuzzDecodeDelta(f *testing.F) {
 			t.Fatal("decode/encode does not round-trip")
 		}
 	})
+}
+
+// TestExternalIcebergWholeHistory: attached with FromSnapshot -1, the
+// collection indexes the table's history from its oldest snapshot, so
+// snapshots committed before the attach answer exactly too.
+func TestExternalIcebergWholeHistory(t *testing.T) {
+	ctx := context.Background()
+	f := newIcebergFixture(t)
+	s1 := f.appendRows(0, 150)
+	s2 := f.deleteRange(table.WriteModeMergeOnRead, 20, 40)
+	s3 := f.equalityDelete(100, 101, 102)
+	s4 := f.appendRows(150, 200)
+	s5 := f.compact()
+	x, rep, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "all", IcebergCatalog: f.catPath, IcebergTable: "kb.passages",
+		VectorColumn: "embedding", IDColumn: "id", Columns: []string{"lang"}, FromSnapshot: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if rep.Snapshots != 5 || rep.RowsAdded != 200 || rep.RowsRemoved != 23 {
+		t.Fatalf("attach over the whole history: %+v", rep)
+	}
+	for _, s := range []int64{s1, s2, s3, s4, s5} {
+		f.check(x, s, ExternalQuery{Snapshot: s})
+	}
+	// From a given snapshot: the ones before it are not indexed.
+	y, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "from3", IcebergCatalog: f.catPath, IcebergTable: "kb.passages",
+		VectorColumn: "embedding", Columns: []string{"id"}, FromSnapshot: s3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	f.check(y, s3, ExternalQuery{Snapshot: s3})
+	f.check(y, s5, ExternalQuery{})
+	if _, err := y.Query(ctx, f.vec(1), ExternalQuery{K: 1, Snapshot: s2}); !errors.Is(err, ErrNotIndexed) {
+		t.Fatalf("a snapshot before the start: %v", err)
+	}
+	if _, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "bad", IcebergCatalog: f.catPath, IcebergTable: "kb.passages",
+		VectorColumn: "embedding", FromSnapshot: 12345}); err == nil || !strings.Contains(err.Error(), "not an ancestor") {
+		t.Fatalf("attach from an unknown snapshot: %v", err)
+	}
 }

@@ -127,13 +127,27 @@ func (x *External) pendingChanges(ctx context.Context) ([]extChange, int, *lake.
 	switch {
 	case cur.ID == x.meta.Snapshot:
 	case x.meta.Gen == 0:
-		// Attach: the current snapshot whole, as the first version.
-		st, err := t.State(ctx, cur.ID)
+		// Attach: the first snapshot to index whole, as the first version
+		// (the current one by default), then every snapshot after it.
+		first, err := x.firstSnapshot(t, cur)
+		if err == nil {
+			var st snapshot.State
+			if st, err = t.State(ctx, first.ID); err == nil {
+				out = []extChange{changeOf(first.ID, first.TimeMs, snapshot.Diff(snapshot.State{Files: map[string]snapshot.File{}}, st))}
+			}
+		}
+		if err == nil && first.ID != cur.ID {
+			var chs []snapshot.SnapshotChange
+			if chs, err = t.Changes(ctx, first.ID); err == nil {
+				for _, sc := range chs {
+					out = append(out, changeOf(sc.SnapshotID, sc.TimestampMs, sc.Change))
+				}
+			}
+		}
 		if err != nil {
 			t.Close()
 			return nil, 0, nil, err
 		}
-		out = []extChange{changeOf(cur.ID, cur.TimeMs, snapshot.Diff(snapshot.State{Files: map[string]snapshot.File{}}, st))}
 	default:
 		chs, err := t.Changes(ctx, x.meta.Snapshot)
 		if errors.Is(err, lake.ErrHistoryGap) {
@@ -166,6 +180,31 @@ func (x *External) pendingChanges(ctx context.Context) ([]extChange, int, *lake.
 		}
 	}
 	return out, total, t, nil
+}
+
+// firstSnapshot is where an attach starts the collection's history:
+// meta.FromSnapshot 0 is the current snapshot, -1 the oldest ancestor of
+// the current one the table still lists, any other value that snapshot,
+// which must be an ancestor of the current one.
+func (x *External) firstSnapshot(t *lake.IcebergTable, cur lake.SnapshotInfo) (lake.SnapshotInfo, error) {
+	want := x.meta.FromSnapshot
+	if want == 0 || cur.ID == 0 {
+		return cur, nil
+	}
+	s := cur
+	for {
+		if s.ID == want {
+			return s, nil
+		}
+		p, ok := t.Snapshot(s.ParentID)
+		if s.ParentID == 0 || !ok {
+			if want == -1 {
+				return s, nil // the oldest the table still lists
+			}
+			return lake.SnapshotInfo{}, fmt.Errorf("snapshot %d is not an ancestor of the current snapshot %d that the table still lists", want, cur.ID)
+		}
+		s = p
+	}
 }
 
 // indexedState is the table state the collection reflects, from its own

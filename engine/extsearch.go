@@ -109,7 +109,7 @@ func (x *External) resolveLocked(o ExternalQuery) (uint32, error) {
 		if x.meta.Kind != "iceberg" {
 			return 0, fmt.Errorf("%w: collection %s is a Parquet dataset: it has versions, not snapshots (search with an as-of time)", ErrNotIndexed, x.meta.Name)
 		}
-		return 0, fmt.Errorf("%w: snapshot %d: collection %s has indexed snapshots %d (%s) to %d (%s); older ones predate the attach",
+		return 0, fmt.Errorf("%w: snapshot %d: collection %s has indexed snapshots %d (%s) to %d (%s); older ones were not indexed (attach with --all-snapshots or --from-snapshot to index earlier history)",
 			ErrNotIndexed, o.Snapshot, x.meta.Name, x.versions[0].Snapshot, fmtMs(x.versions[0].TimeMs), x.versions[n-1].Snapshot, fmtMs(x.versions[n-1].TimeMs))
 	}
 	if o.AsOf.IsZero() {

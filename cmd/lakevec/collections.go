@@ -23,6 +23,8 @@ func newAttachCmd(stdout, stderr io.Writer) *cobra.Command {
 	var fl kbFlags
 	var parquetSrc, icebergCat, icebergTable, column, metric, idColumn string
 	var columns []string
+	var fromSnapshot int64
+	var allSnapshots bool
 	cmd := &cobra.Command{
 		Use:   "attach NAME (--parquet DIR|GLOB | --iceberg CATALOG --table NS.TABLE) --vector-column COL",
 		Short: "Index the vector column of a Parquet dataset or an Iceberg table in place",
@@ -35,7 +37,8 @@ row in it.
 An Iceberg table is read through its catalog (SQLite, PostgreSQL or REST), or
 directly from a metadata JSON file; data files on local disk or s3:// (with
 --s3-endpoint for MinIO-like servers; credentials from the AWS environment).
-Each snapshot committed
+The collection's history starts at the current snapshot, or earlier with
+--from-snapshot ID or --all-snapshots. Each snapshot committed
 after the attach becomes a version of the collection, applied whole:
 appends, copy-on-write deletes, overwrites, compaction, merge-on-read position
 deletes and equality deletes. Rows removed by a snapshot stay searchable as of
@@ -64,7 +67,16 @@ made the vectors, so the collection can be searched with text.`,
 				return usagef("--metric: %v", err)
 			}
 			o := engine.ExternalOptions{Name: args[0], Parquet: parquetSrc, IcebergCatalog: icebergCat, IcebergTable: icebergTable,
-				VectorColumn: column, Metric: m, IDColumn: idColumn, Columns: columns, S3: fl.lake.S3}
+				VectorColumn: column, Metric: m, IDColumn: idColumn, Columns: columns, S3: fl.lake.S3, FromSnapshot: fromSnapshot}
+			if allSnapshots {
+				if fromSnapshot != 0 {
+					return usagef("give --all-snapshots or --from-snapshot, not both")
+				}
+				o.FromSnapshot = -1
+			}
+			if o.FromSnapshot != 0 && icebergCat == "" && !metaJSON {
+				return usagef("--all-snapshots and --from-snapshot apply to Iceberg tables")
+			}
 			if f := cmd.Flags(); f.Changed("embedder") || f.Changed("model-dir") || f.Changed("openai-url") || f.Changed("openai-model") {
 				cfg, _, err := embedConfig(cmd, fl.emb)
 				if err != nil {
@@ -90,6 +102,8 @@ made the vectors, so the collection can be searched with text.`,
 	cmd.Flags().StringVar(&column, "vector-column", "", "column holding the vectors (dotted path for nested columns)")
 	cmd.Flags().StringVar(&metric, "metric", "cosine", "l2, ip or cosine")
 	cmd.Flags().StringVar(&idColumn, "id-column", "", "scalar column identifying a row across files (rewrites remap instead of re-indexing)")
+	cmd.Flags().Int64Var(&fromSnapshot, "from-snapshot", 0, "Iceberg: start the collection's history at this snapshot (an ancestor of the current one); default the current snapshot")
+	cmd.Flags().BoolVar(&allSnapshots, "all-snapshots", false, "Iceberg: index the table's whole history, from the oldest snapshot it still lists (their data files must still exist)")
 	cmd.Flags().StringSliceVar(&columns, "columns", nil, "scalar columns to keep with each vector: returned with results, usable in --filter")
 	return cmd
 }
