@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -278,5 +279,72 @@ func TestExternalProgress(t *testing.T) {
 	defer x.Close()
 	if last["read"] != [2]int64{3, 3} || last["index"] != [2]int64{4500, 4500} || calls < 5 {
 		t.Fatalf("progress: %v in %d calls", last, calls)
+	}
+}
+
+// TestExternalConcurrentSearchRefresh: searches (now, as of a time, with a
+// filter) run while refreshes add and remove files; run it with -race.
+func TestExternalConcurrentSearchRefresh(t *testing.T) {
+	ctx := context.Background()
+	ds, _ := gen.GenerateSpec(gen.Spec{N: 3000, Dim: 16, Queries: 1, K: 1, Seed: 4})
+	vecs := make([][]float32, 3000)
+	for i := range vecs {
+		vecs[i] = ds.Base.Row(i)
+	}
+	src := t.TempDir()
+	writeParquet(t, filepath.Join(src, "p0.parquet"), vecs, 0, 500)
+	x, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "c", Parquet: src, VectorColumn: "embedding", IDColumn: "id", Columns: []string{"title"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	start := time.Now()
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				q := ExternalQuery{K: 5, Ef: 32}
+				switch w {
+				case 1:
+					q.AsOf = start.Add(time.Millisecond)
+				case 2:
+					q.Filter = "title != 'row 3'"
+				}
+				hits, err := x.Query(ctx, vecs[rng.IntN(3000)], q)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, h := range hits {
+					if h.File == "" {
+						errs <- fmt.Errorf("hit without a file: %+v", h)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for f := 1; f <= 5; f++ {
+		writeParquet(t, filepath.Join(src, fmt.Sprintf("p%d.parquet", f)), vecs, f*500, (f+1)*500)
+		if f%2 == 0 {
+			os.Remove(filepath.Join(src, fmt.Sprintf("p%d.parquet", f-1)))
+		}
+		if _, err := x.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
