@@ -156,6 +156,7 @@ type searchScratch struct {
 	nbTmp  []item // a neighbour's candidate list while re-selecting it
 	nbSel  []item
 	ids    []uint32
+	nbs    []uint32 // unvisited neighbours of the node being expanded
 	q      []float32
 }
 

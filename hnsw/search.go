@@ -1,6 +1,7 @@
 package hnsw
 
 import (
+	"github.com/lakevec/lakevec/hnsw/vec"
 	"math"
 	"sync/atomic"
 )
@@ -255,11 +256,18 @@ func (x *Index) searchLayerLocked(s *searchScratch, q []float32, eps []item, ef,
 		}
 		ls := x.linksLocked(c.id, l)
 		n := min(atomic.LoadUint32(&ls[0]), maxL)
+		// Two passes: collect the unvisited neighbours and prefetch their
+		// vectors, then compute the distances while the reads are in flight.
+		s.nbs = s.nbs[:0]
 		for i := uint32(1); i <= n; i++ {
 			nb := atomic.LoadUint32(&ls[i])
 			if s.vis.visit(nb) {
 				continue
 			}
+			s.nbs = append(s.nbs, nb)
+			vec.Prefetch(x.vecLocked(nb))
+		}
+		for _, nb := range s.nbs {
 			d := x.distance(q, x.vecLocked(nb))
 			dists++
 			if len(s.res) < ef || d < lower {

@@ -24,6 +24,15 @@ func Dot(a, b []float32) float32 {
 	return dotGeneric(a, b)
 }
 
+// Prefetch hints that v will be read soon (a no-op where unsupported): the
+// search loop asks for every unvisited neighbour's vector before computing
+// the first distance, so the memory reads overlap.
+func Prefetch(v []float32) {
+	if useSIMD && len(v) > 0 {
+		prefetchSIMD(&v[0])
+	}
+}
+
 // L2Squared returns sum (a[i]-b[i])^2. It panics if len(a) != len(b).
 func L2Squared(a, b []float32) float32 {
 	if len(a) != len(b) {

@@ -17,4 +17,7 @@ func dotSIMD(a, b []float32) float32
 func l2SIMD(a, b []float32) float32
 
 //go:noescape
+func prefetchSIMD(p *float32)
+
+//go:noescape
 func axpySIMD(alpha float32, x, y []float32)

@@ -12,3 +12,5 @@ func dotSIMD(a, b []float32) float32 { return dotGeneric(a, b) }
 func l2SIMD(a, b []float32) float32 { return l2Generic(a, b) }
 
 func axpySIMD(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
+
+func prefetchSIMD(p *float32) {}
