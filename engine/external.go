@@ -109,6 +109,11 @@ type ExternalOptions struct {
 	// snapshot from there on becomes a version (their data files must
 	// still exist).
 	FromSnapshot int64
+	// PathGuard, optional, vets every data and delete file URI before it
+	// is opened (a server keeps reads inside its configured roots: an
+	// Iceberg catalog may name files anywhere). Not stored: set it again
+	// on an opened collection with SetPathGuard.
+	PathGuard func(uri string) error
 	// Progress, optional, receives the attach's progress (see Progress).
 	Progress Progress
 	// Embedder, optional, is the model that produced the vectors: text
@@ -274,10 +279,11 @@ type External struct {
 	// Progress of the refresh running (refreshMu held).
 	progress         Progress
 	toRead, readDone int64
-	st               *lake.Storage  // reads the source's files
-	creds            lake.S3Options // S3 credentials given at attach (not stored)
-	embMu            sync.Mutex     // guards emb
-	emb              embed.Embedder // opened on the first text query
+	st               *lake.Storage          // reads the source's files
+	guard            func(uri string) error // vets file URIs before opening (nil: none)
+	creds            lake.S3Options         // S3 credentials given at attach (not stored)
+	embMu            sync.Mutex             // guards emb
+	emb              embed.Embedder         // opened on the first text query
 
 	mu       sync.RWMutex // guards everything below
 	meta     extMeta
@@ -355,7 +361,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	x := newExternal(dir, db, meta)
-	x.creds, x.st = o.S3, lake.NewStorage(o.S3)
+	x.creds, x.st, x.guard = o.S3, lake.NewStorage(o.S3), o.PathGuard
 	rep, err := x.RefreshWith(ctx, o.Progress)
 	if err != nil {
 		closeStore(db)
@@ -660,6 +666,28 @@ func (x *External) Info() map[string]any {
 		info["embedder"] = m.Embedder.Kind
 	}
 	return info
+}
+
+// SetPathGuard makes every later file open go through guard first (nil:
+// none). Call it before the collection is shared.
+func (x *External) SetPathGuard(guard func(uri string) error) { x.guard = guard }
+
+// Source returns the collection's source: the dataset location, or the
+// Iceberg catalog (and table).
+func (x *External) Source() (kind, source, table string) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.meta.Kind, x.meta.Source, x.meta.Table
+}
+
+// open opens a file of the source through the guard.
+func (x *External) open(ctx context.Context, uri string) (lake.File, error) {
+	if x.guard != nil {
+		if err := x.guard(uri); err != nil {
+			return nil, err
+		}
+	}
+	return x.st.Open(ctx, uri)
 }
 
 // Versions returns the versions applied, oldest first.

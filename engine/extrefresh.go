@@ -84,7 +84,7 @@ func checkSource(ctx context.Context, m extMeta, creds lake.S3Options) error {
 
 // readColumns reads whole scalar columns of the file at uri.
 func (x *External) readColumns(ctx context.Context, uri string, cols []string) ([]lake.Column, error) {
-	f, err := x.st.Open(ctx, uri)
+	f, err := x.open(ctx, uri)
 	if err != nil {
 		return nil, &lake.VectorError{File: uri, Row: -1, Err: err}
 	}
@@ -777,6 +777,11 @@ func (x *External) sameRow(id uint32, v []float32, cols []lake.Column, off int, 
 func (x *External) readData(ctx context.Context, meta *extMeta, s srcFile, gen uint32, kept []string) (*newFile, error) {
 	nf := &newFile{f: &extFile{URI: s.uri, Size: s.size, MTime: s.mtime, ETag: s.etag, Added: gen, DataSeq: s.dataSeq, Partition: s.partition, SpecID: s.specID}}
 	contiguous := true
+	if x.guard != nil {
+		if err := x.guard(s.uri); err != nil {
+			return nil, err
+		}
+	}
 	st, err := x.st.ReadVectors(ctx, s.uri, lake.VectorOptions{Column: meta.VectorColumn, Dim: meta.Dim}, func(b *lake.VectorBatch) error {
 		for i, pos := range b.Rows {
 			if pos != int64(len(nf.vecs)) {

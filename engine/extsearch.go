@@ -216,7 +216,7 @@ func (x *External) fetch(ctx context.Context, hits []VectorHit, cols []string) e
 	x.mu.RUnlock()
 	for uri, is := range byFile {
 		var vals [][]any
-		f, err := x.st.Open(ctx, uri)
+		f, err := x.open(ctx, uri)
 		if err == nil {
 			if rec := recs[uri]; rec != nil && f.Size() != rec.Size {
 				err = fmt.Errorf("the file changed since it was indexed")

@@ -186,6 +186,17 @@ func (s *Server) openExternal(ctx context.Context, name string) (*external, erro
 	if err != nil {
 		return nil, err
 	}
+	// A collection whose source lies under the attach roots (attached
+	// over the API, or so placed by the operator) reads only files under
+	// them: its catalog cannot send the server elsewhere.
+	if kind, src, _ := x.Source(); len(s.attachRoots()) > 0 {
+		if kind == "iceberg" {
+			src = strings.TrimPrefix(src, "sqlite://")
+		}
+		if _, err := s.checkUnderRoots("source", src); err == nil {
+			x.SetPathGuard(s.pathGuard)
+		}
+	}
 	// Shutdown may have started while it opened: close it rather than leak.
 	s.ext.mu.Lock()
 	closed := s.ext.closed
@@ -461,6 +472,19 @@ func (s *Server) checkUnderRoots(param, p string) (string, error) {
 	return "", apiErr(http.StatusForbidden, "%s: %q is outside the server's attach roots", param, p)
 }
 
+// pathGuard admits a data or delete file only if it is a local file under
+// the attach roots (symlinks resolved).
+func (s *Server) pathGuard(uri string) error {
+	p := uri
+	if rest, ok := strings.CutPrefix(uri, "file://"); ok {
+		p = rest
+	}
+	if _, err := s.checkUnderRoots("file", p); err != nil {
+		return fmt.Errorf("file %s is outside the server's attach roots: not read", uri)
+	}
+	return nil
+}
+
 func (s *Server) attachCollection(r *http.Request, kb KB) (any, error) {
 	var req attachRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -492,7 +516,8 @@ func (s *Server) attachCollection(r *http.Request, kb KB) (any, error) {
 	if s.o.DataDir == "" {
 		return nil, apiErr(http.StatusForbidden, "this server has no data directory for attached collections")
 	}
-	o := engine.ExternalOptions{Name: req.Name, IcebergTable: req.IcebergTable, VectorColumn: req.VectorColumn, Metric: metric}
+	o := engine.ExternalOptions{Name: req.Name, IcebergTable: req.IcebergTable, VectorColumn: req.VectorColumn, Metric: metric,
+		PathGuard: s.pathGuard}
 	var err error
 	if req.Parquet != "" {
 		if o.Parquet, err = s.checkUnderRoots("parquet", req.Parquet); err != nil {

@@ -268,3 +268,19 @@ func TestTimelineAndChangeSizes(t *testing.T) {
 		t.Fatalf("history change sizes: %+v", hr.Versions)
 	}
 }
+
+// A dataset under the attach root with a file that links outside it: the
+// server refuses to read that file, so the attach fails and names it.
+func TestAttachRefusesFilesOutsideRoots(t *testing.T) {
+	root, ds := newDataset(t)
+	outside := filepath.Join(t.TempDir(), "secret.parquet")
+	writeVectors(t, outside, 100, 110)
+	if err := os.Symlink(outside, filepath.Join(ds, "link.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Options{AdminKey: adminKey, AttachRoots: []string{root}})
+	r := f.want(f.do("POST", "/api/v1/collections", adminKey, attachRequest{Name: "items", Parquet: ds, VectorColumn: "embedding"}), 400)
+	if !strings.Contains(string(r.body), "outside the server's attach roots") || !strings.Contains(string(r.body), "link.parquet") {
+		t.Fatalf("attach with a link out of the root: %s", r.body)
+	}
+}

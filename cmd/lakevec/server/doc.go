@@ -68,12 +68,15 @@
 // on the server, so it is refused (403) unless Options.AttachRoots (serve
 // --attach-root) names directories, and then the dataset directory, glob
 // prefix or SQLite catalog must resolve (symlinks included) inside one;
-// relative paths and URLs are refused (400). The Iceberg warehouse the
-// catalog points to is not checked. Refreshes are serialised by the
+// relative paths and URLs are refused (400). Every data and delete file a
+// collection whose source lies under the roots reads goes through a path
+// guard (engine PathGuard): it too must resolve inside a root, so neither
+// a symlink in the dataset nor a catalog naming files elsewhere makes the
+// server read outside them. (The Iceberg metadata and manifest files are
+// read by iceberg-go and are not guarded.) Refreshes are serialised by the
 // engine; searches go on during a refresh and see it whole once it
-// commits. The last refresh report is kept in memory, since the start of
-// the process (the engine does not store it). The engine reports no lag;
-// clients show none.
+// commits. The last refresh report (stored by the engine) and the lag
+// behind the source come with each collection's status.
 //
 // Times are RFC 3339 or YYYY-MM-DD (UTC midnight), as in the CLI. Errors
 // are {"error": "...", "request_id": "..."}: 400 bad input naming the
