@@ -156,8 +156,10 @@ func (x *External) Query(ctx context.Context, q []float32, o ExternalQuery) ([]V
 		allow := func(id uint32) bool {
 			return id < vis && from[id] <= g && g < to[id] && (match == nil || match(id))
 		}
-		if match == nil && g == x.meta.Gen && x.meta.Rows == int(x.meta.NextRow) && uint32(x.idx.Slots()) <= vis {
-			allow = nil // every row in the graph is live now
+		if match == nil && g == x.meta.Gen && x.meta.Rows == int(x.meta.NextRow) {
+			// Every committed row is live now: only the bound matters (a
+			// refresh may be inserting rows above it during this search).
+			allow = func(id uint32) bool { return id < vis }
 		}
 		res, err := x.idx.Search(q, o.K, max(o.Ef, o.K), allow)
 		if err != nil {
