@@ -668,6 +668,13 @@ func (x *External) Info() map[string]any {
 	return info
 }
 
+// Dim is the dimension of the collection's vectors.
+func (x *External) Dim() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.meta.Dim
+}
+
 // SetPathGuard makes every later file open go through guard first (nil:
 // none). Call it before the collection is shared.
 func (x *External) SetPathGuard(guard func(uri string) error) { x.guard = guard }

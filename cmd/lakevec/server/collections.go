@@ -404,22 +404,36 @@ func (s *Server) listCollections(r *http.Request, kb KB) (any, error) {
 }
 
 func (s *Server) getCollection(r *http.Request, kb KB) (any, error) {
-	name := r.PathValue("name")
-	if err := validName("name", name); err != nil {
-		return nil, err
+	if name := r.PathValue("name"); name == kb.Stats().Collection {
+		return servedInfo(kb), nil
 	}
-	if served := servedInfo(kb); name == served.Name {
-		return served, nil
-	}
-	ent, err := s.openExternal(r.Context(), name)
-	if err != nil {
-		return nil, err
-	}
-	x, err := ent.get()
+	ent, x, err := s.attached(r, kb, "")
 	if err != nil {
 		return nil, err
 	}
 	return ent.info(r.Context(), x), nil
+}
+
+// attached returns the open attached collection the request's {name}
+// names. refusal, if not empty, is why the documents collection cannot be
+// the target.
+func (s *Server) attached(r *http.Request, kb KB, refusal string) (*external, *engine.External, error) {
+	name := r.PathValue("name")
+	if err := validName("name", name); err != nil {
+		return nil, nil, err
+	}
+	if refusal != "" && name == kb.Stats().Collection {
+		return nil, nil, badParam("name", "%q is the documents collection: %s", name, refusal)
+	}
+	ent, err := s.openExternal(r.Context(), name)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := ent.get()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ent, x, nil
 }
 
 // attachRoots returns the cleaned, symlink-resolved attach roots.
@@ -559,18 +573,7 @@ func (s *Server) attachCollection(r *http.Request, kb KB) (any, error) {
 }
 
 func (s *Server) refreshCollection(r *http.Request, kb KB) (any, error) {
-	name := r.PathValue("name")
-	if err := validName("name", name); err != nil {
-		return nil, err
-	}
-	if name == kb.Stats().Collection {
-		return nil, badParam("name", "%q is the documents collection: it changes by ingesting, not by refresh", name)
-	}
-	ent, err := s.openExternal(r.Context(), name)
-	if err != nil {
-		return nil, err
-	}
-	x, err := ent.get()
+	ent, x, err := s.attached(r, kb, "it changes by ingesting, not by refresh")
 	if err != nil {
 		return nil, err
 	}
@@ -619,18 +622,11 @@ func (s *Server) searchCollection(r *http.Request, kb KB) (any, error) {
 	} else if _, err := checkRange("ef", req.Ef, 1, s.o.MaxEf); err != nil {
 		return nil, err
 	}
-	if name == kb.Stats().Collection {
-		return nil, badParam("name", "%q is the documents collection: search it with POST /api/v1/search", name)
-	}
-	ent, err := s.openExternal(r.Context(), name)
+	_, x, err := s.attached(r, kb, "search it with POST /api/v1/search")
 	if err != nil {
 		return nil, err
 	}
-	x, err := ent.get()
-	if err != nil {
-		return nil, err
-	}
-	dim := int(num(x.Info()["dim"]))
+	dim := x.Dim()
 	queries := req.Vectors
 	if req.Vector != nil || req.Query != "" {
 		queries = [][]float32{req.Vector}
