@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -374,37 +373,4 @@ func FetchRows(ctx context.Context, src io.ReaderAt, size int64, name string, co
 		}
 	}
 	return out, nil
-}
-
-// ReadColumnsFile is ReadColumns on a local file.
-func ReadColumnsFile(ctx context.Context, path string, columns []string) (int64, []Column, error) {
-	f, size, err := openLocal(path)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer f.Close()
-	return ReadColumns(ctx, f, size, path, columns)
-}
-
-// FetchRowsFile is FetchRows on a local file.
-func FetchRowsFile(ctx context.Context, path string, columns []string, positions []int64) ([][]any, error) {
-	f, size, err := openLocal(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return FetchRows(ctx, f, size, path, columns, positions)
-}
-
-func openLocal(path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, &VectorError{File: path, Row: -1, Err: err}
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, &VectorError{File: path, Row: -1, Err: err}
-	}
-	return f, st.Size(), nil
 }

@@ -80,11 +80,13 @@
 // metadata JSON location (local or s3://). Catalogs are opened read-only
 // (init_catalog_tables=false). Warehouses on file:// and s3:// (the
 // S3Options become iceberg-go's s3.* properties). An *IcebergTable gives
-// Metadata, FS (iceberg-go's IO, for package snapshot), Refresh (reload
-// the current metadata from the catalog) and CurrentDataFiles, whose
-// paths are local for file:// files and URIs (s3://...) otherwise, to be
-// opened with a Storage. OpenIcebergTable(uri, ident) is the SQLite-only
-// form kept for existing callers.
+// Metadata, FS (iceberg-go's IO), Refresh (reload the current metadata
+// from the catalog), and what a reader following the table needs
+// (iceberg_changes.go): Current and Snapshot(s) from the snapshot log,
+// State (a snapshot's live data and delete files) and Changes (what each
+// snapshot since a given one did), both from package snapshot's walk of
+// the manifests, and ColumnName for equality delete field ids. File URIs
+// (file:// or s3://) are opened with a Storage.
 //
 // Tests: storage_test.go and catalog_test.go run against gofakes3 in
 // process (plus a minimal test-only REST catalog server);

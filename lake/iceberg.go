@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
-
-	"github.com/lakevec/lakevec/snapshot"
 )
 
 // IcebergTable is an Iceberg table lakevec reads (it never writes it),
@@ -25,26 +22,6 @@ type IcebergTable struct {
 
 	mu  sync.Mutex
 	tbl *table.Table
-}
-
-// DataFile is a live data file of a table snapshot.
-type DataFile struct {
-	// Path is a local path for file:// data files, and the URI as the
-	// table has it for any other scheme (s3://bucket/key): open it with
-	// Storage.
-	Path    string
-	Size    int64
-	Records int64
-}
-
-// OpenIcebergTable loads table ident ("namespace.table") from the SQLite
-// catalog at uri (a path, or sqlite:///path). It is OpenIceberg with
-// IcebergSource{Catalog: uri, Table: ident}.
-func OpenIcebergTable(ctx context.Context, uri, ident string) (*IcebergTable, error) {
-	if strings.Contains(uri, "://") && !strings.HasPrefix(uri, "sqlite://") {
-		return nil, fmt.Errorf("iceberg catalog %s: not a SQLite catalog (use OpenIceberg)", redact(uri))
-	}
-	return OpenIceberg(ctx, IcebergSource{Catalog: uri, Table: ident})
 }
 
 // current returns the table as last loaded.
@@ -88,40 +65,4 @@ func (t *IcebergTable) Close() error {
 		errs = append(errs, c())
 	}
 	return errors.Join(errs...)
-}
-
-// CurrentDataFiles returns the current snapshot's id and live data files.
-// A table with delete files (merge-on-read deletes) is refused: applying
-// them is not built yet, and ignoring them would return deleted rows.
-func (t *IcebergTable) CurrentDataFiles(ctx context.Context) (int64, []DataFile, error) {
-	tbl := t.current()
-	snap := tbl.CurrentSnapshot()
-	if snap == nil {
-		return 0, nil, nil
-	}
-	fs, err := tbl.FS(ctx)
-	if err != nil {
-		return 0, nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
-	}
-	st, err := snapshot.ReadState(ctx, fs, tbl.Metadata(), snap.SnapshotID)
-	if err != nil {
-		return 0, nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
-	}
-	var out []DataFile
-	deletes := 0
-	for _, f := range st.Files {
-		if f.Kind != snapshot.Data {
-			deletes++
-			continue
-		}
-		p := f.Path
-		if local, ok := strings.CutPrefix(p, "file://"); ok {
-			p = local
-		}
-		out = append(out, DataFile{Path: p, Size: f.Size, Records: f.Records})
-	}
-	if deletes > 0 {
-		return 0, nil, fmt.Errorf("iceberg table %s: snapshot %d has %d delete files (merge-on-read deletes): not supported yet", t.ident, snap.SnapshotID, deletes)
-	}
-	return snap.SnapshotID, out, nil
 }

@@ -23,7 +23,7 @@ type SnapshotInfo struct {
 
 // Current returns the table's current snapshot (ID 0 for an empty table).
 func (t *IcebergTable) Current() SnapshotInfo {
-	s := t.tbl.CurrentSnapshot()
+	s := t.current().CurrentSnapshot()
 	if s == nil {
 		return SnapshotInfo{}
 	}
@@ -40,7 +40,7 @@ func infoOf(id int64, parent *int64, seq, ts int64) SnapshotInfo {
 
 // Snapshot returns snapshot id of the table's metadata, if listed.
 func (t *IcebergTable) Snapshot(id int64) (SnapshotInfo, bool) {
-	s := t.tbl.Metadata().SnapshotByID(id)
+	s := t.current().Metadata().SnapshotByID(id)
 	if s == nil {
 		return SnapshotInfo{}, false
 	}
@@ -51,7 +51,7 @@ func (t *IcebergTable) Snapshot(id int64) (SnapshotInfo, bool) {
 // metadata order.
 func (t *IcebergTable) Snapshots() []SnapshotInfo {
 	var out []SnapshotInfo
-	for _, s := range t.tbl.Metadata().Snapshots() {
+	for _, s := range t.current().Metadata().Snapshots() {
 		out = append(out, infoOf(s.SnapshotID, s.ParentSnapshotID, s.SequenceNumber, s.TimestampMs))
 	}
 	return out
@@ -70,11 +70,11 @@ func (t *IcebergTable) Changes(ctx context.Context, from int64) ([]snapshot.Snap
 	if cur.ID == from {
 		return nil, nil
 	}
-	fs, err := t.tbl.FS(ctx)
+	fs, err := t.current().FS(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
-	ch, err := snapshot.Changelog(ctx, fs, t.tbl.Metadata(), from, cur.ID)
+	ch, err := snapshot.Changelog(ctx, fs, t.current().Metadata(), from, cur.ID)
 	if errors.Is(err, snapshot.ErrNotAncestor) {
 		return nil, fmt.Errorf("iceberg table %s: %w: %v", t.ident, ErrHistoryGap, err)
 	}
@@ -86,11 +86,11 @@ func (t *IcebergTable) Changes(ctx context.Context, from int64) ([]snapshot.Snap
 
 // State returns the live files of snapshot id.
 func (t *IcebergTable) State(ctx context.Context, id int64) (snapshot.State, error) {
-	fs, err := t.tbl.FS(ctx)
+	fs, err := t.current().FS(ctx)
 	if err != nil {
 		return snapshot.State{}, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
-	st, err := snapshot.ReadState(ctx, fs, t.tbl.Metadata(), id)
+	st, err := snapshot.ReadState(ctx, fs, t.current().Metadata(), id)
 	if err != nil {
 		return snapshot.State{}, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
@@ -100,5 +100,5 @@ func (t *IcebergTable) State(ctx context.Context, id int64) (snapshot.State, err
 // ColumnName returns the dotted name of the column with Iceberg field id
 // id in the current schema.
 func (t *IcebergTable) ColumnName(id int) (string, bool) {
-	return t.tbl.Schema().FindColumnName(id)
+	return t.current().Schema().FindColumnName(id)
 }
