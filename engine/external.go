@@ -309,6 +309,27 @@ type External struct {
 // does not hold.
 var ErrNoCollection = errors.New("no such collection")
 
+// ErrLocal marks (through errors.Is) a failure of the data directory — the
+// store, index or segment files — as opposed to the source being unreadable
+// as asked. ErrExists: the collection name is taken.
+var (
+	ErrLocal  = errors.New("data directory failure")
+	ErrExists = errors.New("collection exists")
+)
+
+// localErr tags err with ErrLocal.
+type localErr struct{ err error }
+
+func (e localErr) Error() string   { return e.err.Error() }
+func (e localErr) Unwrap() []error { return []error{e.err, ErrLocal} }
+
+func local(err error) error {
+	if err == nil {
+		return nil
+	}
+	return localErr{err}
+}
+
 // Attach registers an external collection and indexes it (a first
 // refresh). The name must be new in the data directory.
 func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, RefreshReport, error) {
@@ -342,11 +363,11 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {
-		return nil, RefreshReport{}, err
+		return nil, RefreshReport{}, local(err)
 	}
 	db, err := openStore(dir)
 	if err != nil {
-		return nil, RefreshReport{}, err
+		return nil, RefreshReport{}, local(err)
 	}
 	var exists bool
 	if err := db.View(func(txn *badger.Txn) error {
@@ -356,7 +377,9 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	}); err != nil || exists {
 		closeStore(db)
 		if err == nil {
-			err = fmt.Errorf("collection %q is already attached; use refresh", o.Name)
+			err = fmt.Errorf("%w: collection %q is already attached; use refresh", ErrExists, o.Name)
+		} else {
+			err = local(err)
 		}
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}

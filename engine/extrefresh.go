@@ -318,12 +318,12 @@ func (x *External) RefreshWith(ctx context.Context, p Progress) (RefreshReport, 
 		meta := x.meta
 		x.mu.Unlock()
 		if err := x.putMeta(meta); err != nil {
-			return rep, fmt.Errorf("refresh %s: %w", meta.Name, err)
+			return rep, local(fmt.Errorf("refresh %s: %w", meta.Name, err))
 		}
 	}
 	if x.meta.Gen > 0 && (x.meta.Gen-x.meta.CkptGen >= checkpointEvery || x.meta.CkptGen == 0) {
 		if err := x.checkpoint(); err != nil {
-			return rep, fmt.Errorf("refresh %s: checkpoint: %w", x.meta.Name, err)
+			return rep, local(fmt.Errorf("refresh %s: checkpoint: %w", x.meta.Name, err))
 		}
 	}
 	return rep, nil
@@ -586,7 +586,7 @@ func (x *External) apply(ctx context.Context, c extChange, tbl *lake.IcebergTabl
 	// version above meta.Gen are ignored when loading.
 	if err := x.writeDelta(gen, newIDs, newVecs); err != nil {
 		x.undoInsert(newIDs)
-		return err
+		return local(err)
 	}
 	if err := extFailpoint("after-delta"); err != nil {
 		return err
@@ -655,7 +655,7 @@ func (x *External) apply(ctx context.Context, c extChange, tbl *lake.IcebergTabl
 	}
 	if err != nil {
 		x.undoInsert(newIDs)
-		return fmt.Errorf("refresh %s: commit version %d: %w", meta.Name, gen, err)
+		return local(fmt.Errorf("refresh %s: commit version %d: %w", meta.Name, gen, err))
 	}
 
 	// 7. Visible: grow the row arrays, end rows, move remapped rows.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/lakevec/lakevec/engine/embed"
@@ -231,7 +229,7 @@ func (x *External) fetch(ctx context.Context, hits []VectorHit, cols []string) e
 				vals, err = lake.FetchRows(ctx, f, f.Size(), uri, cols, pos)
 			}
 			f.Close()
-		} else if errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "NoSuchKey") {
+		} else if errors.Is(err, lake.ErrNoObject) {
 			err = fmt.Errorf("the file is gone (expired by the table owner?): %w", err)
 		}
 		if err != nil {

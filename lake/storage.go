@@ -291,9 +291,9 @@ func parseLocation(uri string) (location, error) {
 func localError(err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: %v", ErrNoObject, err)
+		return fmt.Errorf("%w: %w", ErrNoObject, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: %v", ErrAccessDenied, err)
+		return fmt.Errorf("%w: %w", ErrAccessDenied, err)
 	}
 	return err
 }

@@ -38,9 +38,10 @@ const (
 )
 
 // noEnvFlags never come from the environment or a config file: --config
-// names the file itself, and --yes confirms a destructive command, which a
-// stray LAKEVEC_YES must not do for the user.
-var noEnvFlags = map[string]bool{"help": true, "config": true, "yes": true}
+// names the file itself; --yes confirms a destructive command, which a
+// stray LAKEVEC_YES must not do for the user; --sync makes an ingest delete
+// every document it does not list, which a stray `sync: true` must not.
+var noEnvFlags = map[string]bool{"help": true, "config": true, "yes": true, "sync": true}
 
 // envName is the environment variable of a flag.
 func envName(flag string) string {

@@ -249,7 +249,7 @@ func remoteSearchCollection(c *remoteClient, cmd *cobra.Command, name string, ar
 		return usagef("collection %s is an attached table: give query TEXT or --vector-file, not both", name)
 	}
 	k := flagInt(cmd, "k")
-	req := map[string]any{"k": k, "ef": max(64, 4*k)}
+	req := map[string]any{"k": k} // ef: the server's default, within its own limit
 	if f := flagString(cmd, "filter"); f != "" {
 		req["filter"] = f
 	}

@@ -35,6 +35,8 @@ var (
 		"Iceberg snapshots committed to an attached table and not yet indexed (at the last automatic refresh round).", []string{"collection"}, nil)
 	descLagSeconds = prometheus.NewDesc("lakevec_collection_lag_seconds",
 		"How long the oldest unindexed change of an attached collection's source has waited (at the last automatic refresh round).", []string{"collection"}, nil)
+	descLagFiles = prometheus.NewDesc("lakevec_collection_lag_files",
+		"Files of an attached Parquet dataset added, changed or removed and not yet indexed (at the last automatic refresh round).", []string{"collection"}, nil)
 	descCollRows = prometheus.NewDesc("lakevec_collection_rows", "Rows live now in an attached collection.", []string{"collection"}, nil)
 )
 
@@ -104,6 +106,7 @@ type collCollector struct{ s *Server }
 func (c collCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descLagSnapshots
 	ch <- descLagSeconds
+	ch <- descLagFiles
 	ch <- descCollRows
 }
 
@@ -117,5 +120,6 @@ func (c collCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descLagSnapshots, prometheus.GaugeValue, float64(st.lag.Snapshots), n)
 		ch <- prometheus.MustNewConstMetric(descLagSeconds, prometheus.GaugeValue, st.lag.Seconds, n)
+		ch <- prometheus.MustNewConstMetric(descLagFiles, prometheus.GaugeValue, float64(st.lag.Files), n)
 	}
 }

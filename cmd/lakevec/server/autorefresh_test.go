@@ -72,7 +72,8 @@ func TestAutomaticRefresh(t *testing.T) {
 		return strings.Contains(get("/metrics"), `lakevec_collection_rows{collection="items"} 80`)
 	})
 	m := get("/metrics")
-	for _, want := range []string{`lakevec_collection_lag_snapshots{collection="items"} 0`, `lakevec_collection_refreshes_total{result="ok"}`} {
+	for _, want := range []string{`lakevec_collection_lag_files{collection="items"} 0`, `lakevec_collection_lag_snapshots{collection="items"} 0`,
+		`lakevec_collection_refreshes_total{result="ok"}`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

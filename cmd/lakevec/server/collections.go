@@ -165,6 +165,16 @@ func (e *externals) entry(name string) (*external, error) {
 	return x, nil
 }
 
+// forget removes name's entry if it is still ent and holds no collection
+// (an open or attach that failed). ent.mu is held.
+func (e *externals) forget(name string, ent *external) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m[name] == ent && ent.x.Load() == nil {
+		delete(e.m, name)
+	}
+}
+
 // open returns the open collection name, opening it on first use.
 func (s *Server) openExternal(ctx context.Context, name string) (*external, error) {
 	if s.o.DataDir == "" {
@@ -184,6 +194,7 @@ func (s *Server) openExternal(ctx context.Context, name string) (*external, erro
 	}
 	x, err := engine.OpenExternal(ctx, s.o.DataDir, name)
 	if err != nil {
+		s.ext.forget(name, ent) // unknown names must not accumulate entries
 		return nil, err
 	}
 	// A collection whose source lies under the attach roots (attached
@@ -562,6 +573,13 @@ func (s *Server) attachCollection(r *http.Request, kb KB) (any, error) {
 	}
 	x, rep, err := engine.Attach(r.Context(), s.o.DataDir, o)
 	if err != nil {
+		s.ext.forget(req.Name, ent)
+		switch {
+		case errors.Is(err, engine.ErrExists):
+			return nil, apiErr(http.StatusConflict, "name: collection %q is already attached; refresh it", req.Name)
+		case errors.Is(err, engine.ErrLocal), r.Context().Err() != nil:
+			return nil, err // the server's own failure: 500 (details in the log only)
+		}
 		// The dataset cannot be read as asked (no files, no such column,
 		// not a vector column): the client's to fix. The message names
 		// only paths the client gave.
