@@ -200,7 +200,7 @@ func (s *Server) openExternal(ctx context.Context, name string) (*external, erro
 	// A collection whose source lies under the attach roots (attached
 	// over the API, or so placed by the operator) reads only files under
 	// them: its catalog cannot send the server elsewhere.
-	if kind, src, _ := x.Source(); len(s.attachRoots()) > 0 {
+	if kind, src, _ := x.Source(); len(s.o.AttachRoots) > 0 {
 		if kind == "iceberg" {
 			src = strings.TrimPrefix(src, "sqlite://")
 		}
@@ -448,19 +448,22 @@ func (s *Server) attached(r *http.Request, kb KB, refusal string) (*external, *e
 }
 
 // attachRoots returns the cleaned, symlink-resolved attach roots.
+// They are resolved once: the path guard asks on every file a refresh or
+// a fetch opens.
 func (s *Server) attachRoots() []string {
-	var out []string
-	for _, r := range s.o.AttachRoots {
-		abs, err := filepath.Abs(r)
-		if err != nil {
-			continue
+	s.rootsOnce.Do(func() {
+		for _, r := range s.o.AttachRoots {
+			abs, err := filepath.Abs(r)
+			if err != nil {
+				continue
+			}
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				abs = real
+			}
+			s.roots = append(s.roots, abs)
 		}
-		if real, err := filepath.EvalSymlinks(abs); err == nil {
-			abs = real
-		}
-		out = append(out, abs)
-	}
-	return out
+	})
+	return s.roots
 }
 
 // checkUnderRoots refuses a local path (a directory, a file or a glob)

@@ -53,6 +53,9 @@ type Server struct {
 
 	refresh refreshStats // what the automatic refresh loop last saw
 
+	rootsOnce sync.Once
+	roots     []string // Options.AttachRoots, absolute, symlinks resolved
+
 	openAPIOnce sync.Once
 	openAPIDoc  []byte
 }
