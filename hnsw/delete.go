@@ -49,6 +49,7 @@ func (x *Index) update(id uint32, s *searchScratch) error {
 	}
 	atomic.StoreUint32(&x.state[id], stateInserting)
 	copy(x.vecLocked(id), s.q)
+	x.setCodeLocked(id, s.q)
 	x.mu.Unlock()
 	if prev == stateLive {
 		x.live.Add(-1)
@@ -72,7 +73,7 @@ func (x *Index) update(id uint32, s *searchScratch) error {
 			x.relinkLocked(s, nb, l, id, s.ids)
 		}
 	}
-	x.connectLocked(s, id, s.q, level)
+	x.connectLocked(s, id, level)
 	atomic.StoreUint32(&x.state[id], stateLive)
 	x.live.Add(1)
 	return nil
@@ -83,7 +84,7 @@ func (x *Index) update(id uint32, s *searchScratch) error {
 func (x *Index) relinkLocked(s *searchScratch, nb uint32, l int, id uint32, extra []uint32) {
 	maxN := x.maxLinks(l)
 	ls := x.linksLocked(nb, l)
-	base := x.vecLocked(nb)
+	base := x.codeLocked(nb)
 	x.lockLinks(nb)
 	defer x.unlockLinks(nb)
 	n := int(atomic.LoadUint32(&ls[0]))
@@ -94,7 +95,7 @@ func (x *Index) relinkLocked(s *searchScratch, nb uint32, l int, id uint32, extr
 		if s.vis.visit(e) {
 			return
 		}
-		s.nbTmp = append(s.nbTmp, item{x.distance(base, x.vecLocked(e)), e})
+		s.nbTmp = append(s.nbTmp, item{x.qdist(base, e), e})
 	}
 	for i := 1; i <= n; i++ {
 		if e := atomic.LoadUint32(&ls[i]); atomic.LoadUint32(&x.state[e]) != stateDeleted {

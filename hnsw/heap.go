@@ -158,6 +158,7 @@ type searchScratch struct {
 	ids    []uint32
 	nbs    []uint32 // unvisited neighbours of the node being expanded
 	q      []float32
+	qc     []int8 // the query's int8 code
 }
 
 func (x *Index) getScratch() *searchScratch {

@@ -28,6 +28,7 @@ const lockStripes = 4096
 type Index struct {
 	// Immutable after New/Load.
 	dim, m, m0, efC int
+	cstride         int // bytes per int8 code: dim padded to vec.Int8Block
 	metric          Metric
 	seed            uint64
 	levelMult       float64 // mL = 1/ln(M)
@@ -41,6 +42,9 @@ type Index struct {
 	mu     sync.RWMutex
 	cap    int
 	vecs   []float32  // cap*dim, one contiguous slab
+	codes  []int8     // cap*cstride: int8 codes of vecs (quant.go)
+	cscale []float32  // per node: the code's scale
+	csq    []float32  // per node, L2 only: squared norm of the vector
 	links0 []uint32   // cap*(m0+1): per node a count then m0 ids
 	upper  [][]uint32 // per node, layers 1..level: (m+1) words each
 	levels []uint8
@@ -70,6 +74,7 @@ func New(o Options) (*Index, error) {
 	o.setDefaults()
 	x := &Index{
 		dim:            o.Dim,
+		cstride:        vec.Int8Stride(o.Dim),
 		m:              o.M,
 		m0:             2 * o.M,
 		efC:            o.EfConstruction,
@@ -125,6 +130,7 @@ func (x *Index) MemoryBytes() int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	b := int64(len(x.vecs))*4 + int64(len(x.links0))*4 + int64(len(x.levels)) + int64(len(x.state))*4
+	b += int64(len(x.codes)) + int64(len(x.cscale))*4 + int64(len(x.csq))*4
 	b += int64(len(x.upper)) * 24 // slice headers
 	n := int(x.slots.Load())
 	for i := 0; i < n && i < len(x.upper); i++ {
@@ -136,10 +142,18 @@ func (x *Index) MemoryBytes() int64 {
 func (x *Index) allocSlabs(c int) {
 	x.cap = c
 	x.vecs = make([]float32, c*x.dim)
+	x.allocCodes(c)
 	x.links0 = make([]uint32, c*(x.m0+1))
 	x.upper = make([][]uint32, c)
 	x.levels = make([]uint8, c)
 	x.state = make([]uint32, c)
+}
+
+// allocCodes allocates the code slabs for c ids.
+func (x *Index) allocCodes(c int) {
+	x.codes = make([]int8, c*x.cstride)
+	x.cscale = make([]float32, c)
+	x.csq = make([]float32, c)
 }
 
 // grow makes room for ids below want. It takes mu exclusively, so the
@@ -155,8 +169,12 @@ func (x *Index) grow(want int) {
 		c = MaxID + 1
 	}
 	vecs, links0, upper, levels, state := x.vecs, x.links0, x.upper, x.levels, x.state
+	codes, cscale, csq := x.codes, x.cscale, x.csq
 	x.allocSlabs(c)
 	copy(x.vecs, vecs)
+	copy(x.codes, codes)
+	copy(x.cscale, cscale)
+	copy(x.csq, csq)
 	copy(x.links0, links0)
 	copy(x.upper, upper)
 	copy(x.levels, levels)

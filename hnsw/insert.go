@@ -87,6 +87,7 @@ func (x *Index) insertFresh(id uint32, s *searchScratch) (bool, error) {
 	}
 
 	copy(x.vecLocked(id), qv)
+	x.setCodeLocked(id, qv)
 	level := x.levelFor(id)
 	x.levels[id] = uint8(level)
 	if level > 0 {
@@ -104,18 +105,19 @@ func (x *Index) insertFresh(id uint32, s *searchScratch) (bool, error) {
 		}
 	}
 
-	x.connectLocked(s, id, qv, level)
+	x.connectLocked(s, id, level)
 	atomic.StoreUint32(&x.state[id], stateLive)
 	x.live.Add(1)
 	return true, nil
 }
 
-// connectLocked links id (whose vector q and level are already stored)
+// connectLocked links id (whose vector, code and level are already stored)
 // into every layer up to level: Algorithm 1 of the paper. Reverse links
 // are added to each chosen neighbour, pruned by the heuristic when full.
 // id is excluded from its own candidate lists, which makes this serve both
 // fresh inserts and the relinking of an updated id.
-func (x *Index) connectLocked(s *searchScratch, id uint32, q []float32, level int) {
+func (x *Index) connectLocked(s *searchScratch, id uint32, level int) {
+	q := x.codeLocked(id)
 	var epID uint32
 	var epLevel int
 	for {
@@ -129,7 +131,7 @@ func (x *Index) connectLocked(s *searchScratch, id uint32, q []float32, level in
 		}
 	}
 	var dists int
-	cur := item{x.distance(q, x.vecLocked(epID)), epID}
+	cur := item{x.qdist(q, epID), epID}
 	if epID == id {
 		cur.d = float32(math.Inf(1))
 	}
@@ -185,13 +187,13 @@ func (x *Index) addLinkLocked(s *searchScratch, nb uint32, l int, id uint32) {
 		atomic.StoreUint32(&ls[0], uint32(n+1))
 		return
 	}
-	base := x.vecLocked(nb)
+	base := x.codeLocked(nb)
 	s.nbTmp = s.nbTmp[:0]
 	for i := 1; i <= n; i++ {
 		e := atomic.LoadUint32(&ls[i])
-		s.nbTmp = append(s.nbTmp, item{x.distance(base, x.vecLocked(e)), e})
+		s.nbTmp = append(s.nbTmp, item{x.qdist(base, e), e})
 	}
-	s.nbTmp = append(s.nbTmp, item{x.distance(base, x.vecLocked(id)), id})
+	s.nbTmp = append(s.nbTmp, item{x.qdist(base, id), id})
 	x.writeSelectedLocked(s, ls, maxN)
 }
 
@@ -205,15 +207,7 @@ func (x *Index) writeSelectedLocked(s *searchScratch, ls []uint32, maxN int) {
 // list is topped up to maxN with the closest candidates the heuristic
 // skipped (keepPrunedConnections of the paper's Algorithm 4).
 func (x *Index) writeSelectedKeepLocked(s *searchScratch, ls []uint32, maxN int, keepPruned int) {
-	slices.SortFunc(s.nbTmp, func(a, b item) int {
-		switch {
-		case a.d < b.d:
-			return -1
-		case a.d > b.d:
-			return 1
-		}
-		return int(a.id) - int(b.id)
-	})
+	sortItems(s.nbTmp)
 	s.nbSel = x.selectNeighboursLocked(s.nbTmp, maxN, s.nbSel)
 	if keepPruned > 0 && len(s.nbSel) < keepPruned {
 		for _, c := range s.nbTmp {
@@ -245,10 +239,10 @@ func (x *Index) selectNeighboursLocked(cands []item, m int, dst []item) []item {
 		if len(dst) >= m {
 			break
 		}
-		cv := x.vecLocked(c.id)
+		cv := x.codeLocked(c.id)
 		good := true
 		for _, r := range dst {
-			if x.distance(cv, x.vecLocked(r.id)) < c.d {
+			if x.qdist(cv, r.id) < c.d {
 				good = false
 				break
 			}
@@ -258,4 +252,17 @@ func (x *Index) selectNeighboursLocked(cands []item, m int, dst []item) []item {
 		}
 	}
 	return dst
+}
+
+// sortItems sorts ascending by distance, ties by id.
+func sortItems(items []item) {
+	slices.SortFunc(items, func(a, b item) int {
+		switch {
+		case a.d < b.d:
+			return -1
+		case a.d > b.d:
+			return 1
+		}
+		return int(a.id) - int(b.id)
+	})
 }

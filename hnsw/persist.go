@@ -395,6 +395,13 @@ func Decode(buf []byte) (*Index, error) {
 			x.free = append(x.free, uint32(i))
 		}
 	}
+	// The int8 codes are not stored: they are derived from the vectors.
+	x.allocCodes(x.cap)
+	for i := 0; i < n; i++ {
+		if x.state[i] != stateEmpty {
+			x.setCodeLocked(uint32(i), x.vecLocked(uint32(i)))
+		}
+	}
 	x.tombstones.Store(int64(nDead))
 	x.entry.Store(entry)
 	x.live.Store(int64(live))

@@ -124,7 +124,7 @@ func (x *Index) reconnectLocked(s *searchScratch, a uint32, l int, dead []bool) 
 	if !hit {
 		return
 	}
-	base := x.vecLocked(a)
+	base := x.codeLocked(a)
 	x.lockLinks(a)
 	defer x.unlockLinks(a)
 	n = min(int(atomic.LoadUint32(&ls[0])), x.maxLinks(l))
@@ -138,7 +138,7 @@ func (x *Index) reconnectLocked(s *searchScratch, a uint32, l int, dead []bool) 
 		if st := atomic.LoadUint32(&x.state[e]); st != stateLive && st != stateInserting {
 			return
 		}
-		s.nbTmp = append(s.nbTmp, item{x.distance(base, x.vecLocked(e)), e})
+		s.nbTmp = append(s.nbTmp, item{x.qdist(base, e), e})
 	}
 	for i := 1; i <= n; i++ {
 		e := atomic.LoadUint32(&ls[i])

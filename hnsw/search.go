@@ -108,15 +108,19 @@ func (x *Index) SearchPlan(q []float32, k, ef int, allow func(id uint32) bool, p
 		return x.exactLocked(s, qv, k, allow, &st), st, nil
 	}
 
+	qc := x.encodeQuery(s, qv)
 	epID, epLevel, _ := decodeEntry(x.entry.Load())
-	cur := item{x.distance(qv, x.vecLocked(epID)), epID}
+	cur := item{x.qdist(qc, epID), epID}
 	st.Distances++
 	for l := epLevel; l > 0; l-- {
-		cur = x.greedyLocked(qv, cur, l, noExclude, &st.Distances)
+		cur = x.greedyLocked(qc, cur, l, noExclude, &st.Distances)
 	}
 	s.eps = append(s.eps[:0], cur)
-	st.Distances += x.searchLayerLocked(s, qv, s.eps, ef, 0, admitQuery, allow, noExclude)
+	st.Distances += x.searchLayerLocked(s, qc, s.eps, ef, 0, admitQuery, allow, noExclude)
 	s.sorted = s.res.sortedAsc(s.sorted)
+	// The walk compared int8 codes; the ef results are ordered by the
+	// exact distance before the k best are taken.
+	x.rerankLocked(qv, s.sorted)
 	if len(s.sorted) < k && len(s.sorted) < st.EstimatedAllowed {
 		// The walk could not reach k admitted nodes (a very selective filter
 		// or many tombstones around the query): answer exactly instead.
@@ -186,7 +190,7 @@ const noExclude = math.MaxUint32
 
 // greedyLocked walks layer l from cur to a local minimum of the distance to
 // q (beam width 1), never stepping onto exclude.
-func (x *Index) greedyLocked(q []float32, cur item, l int, exclude uint32, dists *int) item {
+func (x *Index) greedyLocked(q qcode, cur item, l int, exclude uint32, dists *int) item {
 	max := uint32(x.maxLinks(l))
 	for changed := true; changed; {
 		changed = false
@@ -197,7 +201,7 @@ func (x *Index) greedyLocked(q []float32, cur item, l int, exclude uint32, dists
 			if nb == exclude {
 				continue
 			}
-			d := x.distance(q, x.vecLocked(nb))
+			d := x.qdist(q, nb)
 			*dists++
 			if d < cur.d {
 				cur = item{d, nb}
@@ -229,7 +233,7 @@ func (x *Index) admitted(id uint32, mode int, allow func(uint32) bool, exclude u
 // left in s.res (at most ef). The walk ends when the closest unexpanded
 // candidate is farther than the worst of ef results. It returns the number
 // of distance computations.
-func (x *Index) searchLayerLocked(s *searchScratch, q []float32, eps []item, ef, l, mode int, allow func(uint32) bool, exclude uint32) int {
+func (x *Index) searchLayerLocked(s *searchScratch, q qcode, eps []item, ef, l, mode int, allow func(uint32) bool, exclude uint32) int {
 	s.vis.reset(x.cap)
 	s.cand = s.cand[:0]
 	s.res = s.res[:0]
@@ -257,7 +261,7 @@ func (x *Index) searchLayerLocked(s *searchScratch, q []float32, eps []item, ef,
 		ls := x.linksLocked(c.id, l)
 		n := min(atomic.LoadUint32(&ls[0]), maxL)
 		// Two passes: collect the unvisited neighbours and prefetch their
-		// vectors, then compute the distances while the reads are in flight.
+		// codes, then compute the distances while the reads are in flight.
 		s.nbs = s.nbs[:0]
 		for i := uint32(1); i <= n; i++ {
 			nb := atomic.LoadUint32(&ls[i])
@@ -265,10 +269,11 @@ func (x *Index) searchLayerLocked(s *searchScratch, q []float32, eps []item, ef,
 				continue
 			}
 			s.nbs = append(s.nbs, nb)
-			vec.Prefetch(x.vecLocked(nb))
+			o := int(nb) * x.cstride
+			vec.PrefetchInt8(x.codes[o : o+x.cstride])
 		}
 		for _, nb := range s.nbs {
-			d := x.distance(q, x.vecLocked(nb))
+			d := x.qdist(q, nb)
 			dists++
 			if len(s.res) < ef || d < lower {
 				s.cand.push(item{d, nb})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,33 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		// instead of printing help and exiting 0.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	// --cpuprofile wraps every bench subcommand, so a figure in the notes
+	// can be profiled with the same command line that measured it.
+	var cpuprofile string
+	var profFile *os.File
+	cmd.PersistentFlags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cpuprofile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		profFile = f
+		return nil
+	}
+	cmd.PersistentPostRunE = func(cmd *cobra.Command, _ []string) error {
+		if profFile == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		return profFile.Close()
 	}
 	cmd.AddCommand(newBenchANNCmd(stdout, stderr), newBenchGenCmd(stdout, stderr), newBenchAsOfCmd(stdout, stderr), newBenchBEIRCmd(stdout, stderr), newBenchRefreshCmd(stdout, stderr), newBenchServeCmd(stdout, stderr))
 	return cmd

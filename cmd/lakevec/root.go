@@ -31,6 +31,9 @@ func usagef(format string, args ...any) error {
 // tables meant for scripts); stderr receives progress and human summaries.
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	stdout = clearBarsWriter{stdout} // a progress bar never shares a line with results (progress.go)
+	// The root's hook (env and config file) and a group's own hook
+	// (bench --cpuprofile) both run, parent first.
+	cobra.EnableTraverseRunHooks = true
 	root := &cobra.Command{
 		Use:   "lakevec",
 		Short: "Search a data lake by meaning, with every version kept",

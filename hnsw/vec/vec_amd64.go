@@ -2,7 +2,11 @@
 
 package vec
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // simdAvailable is true when the CPU (and OS) support AVX2 and FMA.
 var simdAvailable = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -21,3 +25,9 @@ func prefetchSIMD(p *float32)
 
 //go:noescape
 func axpySIMD(alpha float32, x, y []float32)
+
+//go:noescape
+func dotInt8SIMD(a, b *int8, n int) int32
+
+//go:noescape
+func prefetchLinesSIMD(p unsafe.Pointer, lines int)
