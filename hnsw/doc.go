@@ -32,7 +32,25 @@
 // small slice per node that has them. Searches take a pooled scratch (a
 // generation-stamped visited array, two heaps, buffers), so a query
 // allocates only its result slice. Cosine vectors are normalised on insert
-// and query, and distances go to the AVX2/FMA kernels of package vec.
+// and query.
+//
+// # Distances: int8 codes for walking, float32 for answers
+//
+// Beside the float32 slab each node keeps an int8 code of its vector (one
+// scale per vector, symmetric, padded to 32 bytes; quant.go). Every graph
+// walk — greedy descent, the beam search of queries and of inserts, the
+// neighbour-selection heuristic — compares codes with the AVX2 integer
+// kernel (vec.DotInt8), then a query's ef results are re-ranked with the
+// exact float32 distance (AVX2/FMA vec.Dot / vec.L2Squared) before the k
+// best are returned, so returned distances are exact. A code is a quarter
+// of a vector's bytes: on an index larger than the CPU caches a walk waits
+// on a quarter of the memory traffic. Measured on 100k×384 cosine against
+// the same walk on float32 (lakevec bench ann, same machine and run
+// conditions): 1.6–2.2× the queries per second at ef 32–128 for 0.001–0.004
+// less recall@10, and a 2.1× faster build; memory +23 % per vector. The
+// exact scan of the planner reads float32 only. Codes are derived from the
+// vectors on insert, update and load, so the file format does not hold
+// them.
 //
 // # Concurrency
 //
