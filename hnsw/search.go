@@ -43,7 +43,9 @@ type SearchStats struct {
 	// EstimatedAllowed is the planner's estimate of the ids the filter
 	// lets through (the live count when there is no filter).
 	EstimatedAllowed int
-	// Distances is the number of distance computations.
+	// Distances is the number of distance computations: int8 code
+	// distances on a graph walk (the exact re-rank of the ef results is
+	// not counted), float32 distances on an exact scan.
 	Distances int
 	// Fallback is true when a graph walk found fewer than k results and
 	// the search was redone exactly.
