@@ -104,6 +104,7 @@ func (k *KB) loadIndexes(ctx context.Context) error {
 	for _, r := range closed {
 		if id, ok := k.rowHot[r]; ok && k.to[r] != openEnd {
 			k.hot.Delete(id)
+			k.hotRow[id] = noRow
 			delete(k.rowHot, r)
 		}
 	}
@@ -193,8 +194,9 @@ func (k *KB) loadCheckpointLocked() (uint64, error) {
 	k.hotRow, k.rowHot = make([]uint32, (len(hr)-4)/4), map[uint32]uint32{}
 	for i := range k.hotRow {
 		row := binary.LittleEndian.Uint32(hr[4*i:])
-		k.hotRow[i] = row
+		k.hotRow[i] = noRow
 		if hot.Contains(uint32(i)) {
+			k.hotRow[i] = row
 			if int(row) >= len(k.to) {
 				return 0, fmt.Errorf("checkpoint maps hot id %d to row %d beyond the store", i, row)
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -441,19 +442,25 @@ func (k *KB) applyStore(b *batch) error {
 }
 
 // applyIndexes brings the in-memory validity arrays and indexes up to a
-// batch already in the store. Readers see the batch all at once.
+// batch already in the store. Readers see the batch all at once, and keep
+// searching while it is inserted:
+//
+//  1. Stage, without k.mu: the batch's vectors are inserted into both
+//     graphs (one goroutine each; most of an ingest's time). A search that
+//     meets a staged node skips it: a staged history row has no validity
+//     interval yet (its row is past the validity arrays), and a staged hot
+//     id maps to no row (hotRow is noRow or too short; see SearchVector).
+//  2. Publish, under k.mu: validity intervals, hot id ↔ row maps, and the
+//     closed rows' removal from the hot graph, all at once.
+//
+// Only the writer (writeMu) runs this, and only it writes rowHot, from,
+// to and hotRow, so reading them here without k.mu is safe.
 func (k *KB) applyIndexes(b *batch) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	// The two graphs are filled at once, one goroutine each (a batch's
-	// chunks are inserted into both; this is most of an ingest's time).
 	var histIDs, hotRows []uint32
 	var histVecs, hotVecs [][]float32
 	queued := map[uint32]bool{} // hist; a row opened twice in a batch is inserted once
 	queuedHot := map[uint32]bool{}
 	for _, r := range b.Opened {
-		k.ensureRowsLocked(r.Row)
-		k.from[r.Row], k.to[r.Row] = r.From, r.To
 		v := b.Embeddings[r.Hash]
 		if v == nil {
 			v = k.cachedVector(r.Hash)
@@ -482,24 +489,41 @@ func (k *KB) applyIndexes(b *batch) {
 			}
 		}
 	}()
+	staged := make([]uint32, 0, len(hotRows))
+	stagedRows := make([]uint32, 0, len(hotRows))
 	for i, row := range hotRows {
 		id, err := k.hot.Add(hotVecs[i])
 		if err != nil {
 			k.lg.Error("hot index insert", "row", row, "err", err)
 			continue
 		}
-		k.setHotLocked(id, row)
+		staged, stagedRows = append(staged, id), append(stagedRows, row)
 	}
 	<-done
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, r := range b.Opened {
+		k.ensureRowsLocked(r.Row)
+		k.from[r.Row], k.to[r.Row] = r.From, r.To
+	}
+	for i, id := range staged {
+		k.setHotLocked(id, stagedRows[i])
+	}
 	for _, r := range b.Closed {
 		k.ensureRowsLocked(r.Row)
 		k.to[r.Row] = r.To
 		if id, ok := k.rowHot[r.Row]; ok {
 			k.hot.Delete(id)
+			k.hotRow[id] = noRow
 			delete(k.rowHot, r.Row)
 		}
 	}
 }
+
+// noRow marks a hot id that maps to no row: deleted, or staged by a batch
+// not yet published.
+const noRow = math.MaxUint32
 
 func (k *KB) ensureRowsLocked(row uint32) {
 	for int(row) >= len(k.from) {
@@ -510,7 +534,7 @@ func (k *KB) ensureRowsLocked(row uint32) {
 
 func (k *KB) setHotLocked(id, row uint32) {
 	for int(id) >= len(k.hotRow) {
-		k.hotRow = append(k.hotRow, 0)
+		k.hotRow = append(k.hotRow, noRow)
 	}
 	k.hotRow[id] = row
 	k.rowHot[row] = id

@@ -74,13 +74,30 @@ func (k *KB) SearchVector(ctx context.Context, q []float32, o SearchOptions) ([]
 	var rows []uint32
 	var scores []float32
 	if o.AsOf == nil {
-		res, _, err := k.hot.SearchPlan(q, o.K, o.Ef, nil, plan)
-		if err != nil && !errors.Is(err, hnsw.ErrEmpty) {
-			k.mu.RUnlock()
-			return nil, fmt.Errorf("search: %w", err)
-		}
-		for _, r := range res {
-			rows, scores = append(rows, k.hotRow[r.ID]), append(scores, 1-r.Distance)
+		// Ids a batch has staged but not yet published (see applyIndexes)
+		// map to no row and are skipped; if they took places among the k
+		// best, the search is redone asking for that many more.
+		for kk := o.K; ; {
+			res, _, err := k.hot.SearchPlan(q, kk, max(o.Ef, kk), nil, plan)
+			if err != nil && !errors.Is(err, hnsw.ErrEmpty) {
+				k.mu.RUnlock()
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			rows, scores = rows[:0], scores[:0]
+			skipped := 0
+			for _, r := range res {
+				if int(r.ID) >= len(k.hotRow) || k.hotRow[r.ID] == noRow {
+					skipped++
+					continue
+				}
+				if len(rows) < o.K {
+					rows, scores = append(rows, k.hotRow[r.ID]), append(scores, 1-r.Distance)
+				}
+			}
+			if skipped == 0 || len(rows) >= o.K || len(res) < kk {
+				break
+			}
+			kk += skipped
 		}
 	} else {
 		t := o.AsOf.UTC().UnixMilli()
@@ -95,6 +112,14 @@ func (k *KB) SearchVector(ctx context.Context, q []float32, o SearchOptions) ([]
 			rows, scores = append(rows, r.ID), append(scores, 1-r.Distance)
 		}
 	}
+	// A hit's validity interval is the one the search saw, from the
+	// published arrays: the store may already hold a later batch that
+	// closed the row (it is written before the batch is published).
+	// Everything else of a row version never changes.
+	ivs := make([][2]int64, len(rows))
+	for i, row := range rows {
+		ivs[i] = [2]int64{k.from[row], k.to[row]}
+	}
 	k.mu.RUnlock()
 	hits := make([]Hit, 0, len(rows))
 	err := k.db.View(func(txn *badger.Txn) error {
@@ -107,6 +132,7 @@ func (k *KB) SearchVector(ctx context.Context, q []float32, o SearchOptions) ([]
 			if !ok {
 				return &CorruptStoreError{Key: string(rowKey(k.coll, row)), Reason: "indexed row missing from the store"}
 			}
+			cv.From, cv.To = ivs[i][0], ivs[i][1]
 			hits = append(hits, hitOf(cv, scores[i]))
 		}
 		return nil
@@ -224,7 +250,7 @@ func (k *KB) WALBacklog() (int, error) {
 func (k *KB) Stats() Stats {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	s := Stats{Collection: k.coll, ModelID: k.meta.ModelID, Dim: k.meta.Dim, Rows: len(k.from), Current: k.hot.Len(), Batches: k.meta.AppliedSeq}
+	s := Stats{Collection: k.coll, ModelID: k.meta.ModelID, Dim: k.meta.Dim, Rows: len(k.from), Current: len(k.rowHot), Batches: k.meta.AppliedSeq}
 	if k.meta.LastAt != 0 {
 		s.LastAt = fmtMs(k.meta.LastAt)
 	}

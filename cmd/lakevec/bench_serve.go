@@ -47,6 +47,9 @@ loopback port, and measures:
   ingest   --ingests requests, one after another, each a new document of
            --doc-kb KB (POST /api/v1/documents, lexical embedder), and the
            same ingest in process
+  mixed    the search load again while one more client ingests --doc-kb
+           documents back to back: search latency while batches are
+           inserted into the graphs, and those ingests' latency
 
 Targets: search p50 <= 2 ms and p99 <= 10 ms with 8 clients over 100k chunks;
 a 10 KB ingest <= 50 ms. One JSON line per measurement on stdout, a table on
@@ -234,6 +237,54 @@ func runServeBench(cmd *cobra.Command, c serveBenchConfig, stdout, stderr io.Wri
 		return err
 	}
 
+	// Mixed: the same search load while one more client ingests 10 KB
+	// documents back to back — what a search waits for while batches are
+	// inserted into the graphs.
+	mixDocs := make([]string, 16)
+	for i := range mixDocs {
+		mixDocs[i] = tenKB(r, c.docKB<<10)
+	}
+	at3 := at2.Add(time.Duration(c.ingests+1) * time.Second)
+	var mixIng []time.Duration
+	mixCtx, stopMix := context.WithCancel(ctx)
+	mixDone := make(chan error, 1)
+	go func() {
+		for i := 0; mixCtx.Err() == nil; i++ {
+			body, err := json.Marshal(map[string]any{"at": at3.Add(time.Duration(i+1) * time.Second).Format(time.RFC3339Nano),
+				"documents": []map[string]string{{"doc_id": fmt.Sprintf("bench-mixed/%d-%d.md", at.UnixNano(), i), "text": mixDocs[i%len(mixDocs)] + fmt.Sprintf("\n\nRevision %d.", i)}}})
+			if err != nil {
+				mixDone <- err
+				return
+			}
+			t := time.Now()
+			if err := post(context.WithoutCancel(mixCtx), "/api/v1/documents", body); err != nil {
+				mixDone <- err
+				return
+			}
+			mixIng = append(mixIng, time.Since(t))
+		}
+		mixDone <- nil
+	}()
+	sp = newSpinner(cmd, stderr, "search through the server while ingesting")
+	mixL, err := bench.RunLoad(ctx, "search+ingest/server", c.clients, c.duration, func(ctx context.Context, client, i int) error {
+		return post(ctx, "/api/v1/search", bodies[pick(client, i)])
+	})
+	stopMix()
+	ingErr := <-mixDone
+	sp.done()
+	if err != nil {
+		return err
+	}
+	if ingErr != nil {
+		return fmt.Errorf("ingest during the search load: %w", ingErr)
+	}
+	if err := emit(mixL); err != nil {
+		return err
+	}
+	if err := emit(bench.Summarize("ingest+search/server", 1, mixIng, time.Duration(mixL.Seconds*float64(time.Second)))); err != nil {
+		return err
+	}
+
 	fmt.Fprintf(stderr, "\n%-18s %8s %8s %9s %9s %9s\n", "measure", "n", "qps", "p50 ms", "p90 ms", "p99 ms")
 	for _, l := range results {
 		fmt.Fprintf(stderr, "%-18s %8d %8.0f %9.3f %9.3f %9.3f\n", l.Name, l.N, l.QPS, l.P50ms, l.P90ms, l.P99ms)
@@ -247,6 +298,8 @@ func runServeBench(cmd *cobra.Command, c serveBenchConfig, stdout, stderr io.Wri
 	fmt.Fprintf(stderr, "search server/in-process: p50 x%.2f, p99 x%.2f, qps x%.2f\n",
 		ratio(srvL.P50ms, inL.P50ms), ratio(srvL.P99ms, inL.P99ms), ratio(srvL.QPS, inL.QPS))
 	fmt.Fprintf(stderr, "ingest server/in-process: p50 x%.2f, p99 x%.2f\n", ratio(ingSrv.P50ms, ingIn.P50ms), ratio(ingSrv.P99ms, ingIn.P99ms))
+	fmt.Fprintf(stderr, "search while ingesting / search alone (server): p50 x%.2f, p99 x%.2f, qps x%.2f\n",
+		ratio(mixL.P50ms, srvL.P50ms), ratio(mixL.P99ms, srvL.P99ms), ratio(mixL.QPS, srvL.QPS))
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"
