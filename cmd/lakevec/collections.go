@@ -172,38 +172,7 @@ func newCollectionsCmd(stdout, stderr io.Writer) *cobra.Command {
 				infos = append(infos, info)
 				x.Close()
 			}
-			if fl.json {
-				if infos == nil {
-					infos = []map[string]any{}
-				}
-				return json.NewEncoder(stdout).Encode(infos)
-			}
-			if len(infos) == 0 {
-				fmt.Fprintln(stdout, "no collections")
-			}
-			for _, in := range infos {
-				if in["kind"] == "documents" {
-					fmt.Fprintf(stdout, "%s  documents  model %v (dim %v)  %v chunk versions  %v batches  last version %v\n",
-						in["name"], in["model_id"], in["dim"], in["chunk_versions"], in["batches"], in["last_at"])
-					continue
-				}
-				lag := "lag unknown"
-				if l, ok := in["lag"].(engine.Lag); ok {
-					lag = fmt.Sprintf("lag %d snapshots %.0f s", l.Snapshots, l.Seconds)
-					if in["kind"] == "parquet" {
-						lag = fmt.Sprintf("lag %d files", l.Files)
-					}
-				} else if e, ok := in["lag_error"]; ok {
-					lag = fmt.Sprintf("lag unknown (%v)", e)
-				}
-				snap := ""
-				if s, ok := in["snapshot"]; ok {
-					snap = fmt.Sprintf("  snapshot %v", s)
-				}
-				fmt.Fprintf(stdout, "%s  %s %s%s  column %s  %v files  %v rows  dim %v  %v versions  refreshed %v  %s\n",
-					in["name"], in["kind"], in["source"], snap, in["vector_column"], in["files"], in["rows"], in["dim"], in["versions"], in["refreshed"], lag)
-			}
-			return nil
+			return printCollections(stdout, infos, fl.json)
 		},
 	}
 	addKBFlags(cmd.Flags(), &fl, false)
@@ -333,6 +302,47 @@ func printVectorHits(stdout io.Writer, all [][]engine.VectorHit, asJSON bool) er
 				fmt.Fprintf(stdout, "     (columns not fetched: %s)\n", h.FetchError)
 			}
 		}
+	}
+	return nil
+}
+
+// printCollections prints the collection listing: one line each, or the
+// infos as one JSON array. Shared by the local command and --server.
+func printCollections(stdout io.Writer, infos []map[string]any, asJSON bool) error {
+	if asJSON {
+		if infos == nil {
+			infos = []map[string]any{}
+		}
+		return json.NewEncoder(stdout).Encode(infos)
+	}
+	if len(infos) == 0 {
+		fmt.Fprintln(stdout, "no collections")
+	}
+	for _, in := range infos {
+		if in["kind"] == "documents" {
+			fmt.Fprintf(stdout, "%s  documents  model %v (dim %v)  %v chunk versions  %v batches  last version %v\n",
+				in["name"], in["model_id"], in["dim"], in["chunk_versions"], in["batches"], in["last_at"])
+			continue
+		}
+		if e, ok := in["error"]; ok {
+			fmt.Fprintf(stdout, "%s  %v\n", in["name"], e)
+			continue
+		}
+		lag := "lag unknown"
+		if l, ok := in["lag"].(engine.Lag); ok {
+			lag = fmt.Sprintf("lag %d snapshots %.0f s", l.Snapshots, l.Seconds)
+			if in["kind"] == "parquet" {
+				lag = fmt.Sprintf("lag %d files", l.Files)
+			}
+		} else if e, ok := in["lag_error"]; ok {
+			lag = fmt.Sprintf("lag unknown (%v)", e)
+		}
+		snap := ""
+		if s, ok := in["snapshot"]; ok {
+			snap = fmt.Sprintf("  snapshot %v", s)
+		}
+		fmt.Fprintf(stdout, "%s  %s %s%s  column %s  %v files  %v rows  dim %v  %v versions  refreshed %v  %s\n",
+			in["name"], in["kind"], in["source"], snap, in["vector_column"], in["files"], in["rows"], in["dim"], in["versions"], in["refreshed"], lag)
 	}
 	return nil
 }

@@ -25,15 +25,16 @@ import (
 
 // remoteRunners are the commands that can run against a server.
 var remoteRunners = map[string]func(c *remoteClient, cmd *cobra.Command, args []string) error{
-	"search":  remoteSearch,
-	"compare": remoteCompare,
-	"ingest":  remoteIngest,
-	"delete":  remoteDelete,
-	"history": remoteHistory,
-	"show":    remoteShow,
-	"diff":    remoteDiff,
-	"verify":  remoteVerify,
-	"refresh": remoteRefresh,
+	"search":      remoteSearch,
+	"compare":     remoteCompare,
+	"ingest":      remoteIngest,
+	"delete":      remoteDelete,
+	"history":     remoteHistory,
+	"show":        remoteShow,
+	"diff":        remoteDiff,
+	"verify":      remoteVerify,
+	"refresh":     remoteRefresh,
+	"collections": remoteCollections,
 }
 
 // localOnly are flags that mean nothing to a server: it has its own data
@@ -444,4 +445,68 @@ func remoteRefresh(c *remoteClient, cmd *cobra.Command, args []string) error {
 		return err
 	}
 	return printRefresh(c.stdout, args[0], rep, c.json)
+}
+
+// remoteCollections lists the server's collections in the local command's
+// form: the API's fields are mapped back to the engine's info keys (the
+// API names a few of them differently and keeps the rest under "extra"),
+// so the text is the same as a local listing of that data directory.
+// An attached collection the server cannot open is listed with its error.
+func remoteCollections(c *remoteClient, cmd *cobra.Command, args []string) error {
+	var raw json.RawMessage
+	if err := c.call(cmd.Context(), "GET", "/api/v1/collections", nil, nil, &raw); err != nil {
+		return err
+	}
+	var resp struct {
+		Collections []map[string]any `json:"collections"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // counts and snapshot ids print as sent, never as 1e+06
+	if err := dec.Decode(&resp); err != nil {
+		return fmt.Errorf("server %s: collections: %w", c.base, err)
+	}
+	infos := make([]map[string]any, 0, len(resp.Collections))
+	for _, in := range resp.Collections {
+		m := map[string]any{}
+		for k, v := range in {
+			switch k {
+			case "extra":
+				if ex, ok := v.(map[string]any); ok {
+					for k2, v2 := range ex {
+						m[k2] = v2
+					}
+				}
+			case "served":
+			case "snapshot":
+				// The API sends snapshot ids as strings (JSON numbers lose
+				// precision past 2^53); the local listing has numbers.
+				if str, ok := v.(string); ok && isInteger(str) {
+					m[k] = json.Number(str)
+				} else {
+					m[k] = v
+				}
+			case "last_change":
+				m["last_at"] = v
+			case "last_refresh":
+				m["refreshed"] = v
+			case "last_refresh_report":
+				m["last_refresh"] = v
+			case "lag":
+				b, err := json.Marshal(v)
+				var l engine.Lag
+				if err == nil && json.Unmarshal(b, &l) == nil {
+					m["lag"] = l
+				}
+			default:
+				m[k] = v
+			}
+		}
+		infos = append(infos, m)
+	}
+	return printCollections(c.stdout, infos, c.json)
+}
+
+func isInteger(s string) bool {
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
 }

@@ -192,6 +192,7 @@ func TestRemoteCollectionSearch(t *testing.T) {
 	cmds := [][]string{
 		{"search", "--collection", "vecs", "--vector-file", q, "--k", "3"},
 		{"search", "--collection", "vecs", "--vector-file", q, "--k", "3", "--filter", "id >= 20", "--json"},
+		{"collections"},
 	}
 	local := make([]string, len(cmds))
 	for i, c := range cmds {
@@ -209,6 +210,12 @@ func TestRemoteCollectionSearch(t *testing.T) {
 		if code != 0 || out != local[i] {
 			t.Errorf("remote %v: exit %d %s\nlocal:\n%s\nremote:\n%s", c, code, errOut, local[i], out)
 		}
+	}
+	if !strings.Contains(local[2], "docs  documents  model ") || !strings.Contains(local[2], "vecs  parquet ") || !strings.Contains(local[2], "lag 0 files") {
+		t.Errorf("collections listing lacks a collection:\n%s", local[2])
+	}
+	if code, out, errOut := cli(t, "collections", "--json", "--server", url); code != 0 || !strings.Contains(out, `"vector_column":"embedding"`) || !strings.Contains(out, `"last_at":`) {
+		t.Errorf("remote collections --json: exit %d %s\n%s", code, errOut, out)
 	}
 	if code, _, errOut := cli(t, "search", "--collection", "vecs", "--vector-file", q, "--filter", "nope = 1", "--server", url); code != 2 || !strings.Contains(errOut, "nope") {
 		t.Errorf("bad filter through the server: exit %d: %s", code, errOut)
