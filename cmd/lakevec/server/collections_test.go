@@ -284,3 +284,45 @@ func TestAttachRefusesFilesOutsideRoots(t *testing.T) {
 		t.Fatalf("attach with a link out of the root: %s", r.body)
 	}
 }
+
+// TestCollectionLagMeasuredOnceThenRefreshed: a listing reuses a lag
+// measurement for a few seconds (measuring reads the source) and says when
+// it was taken; a refresh through the server measures again, so the
+// listing never shows the lag from before a refresh it made.
+func TestCollectionLagMeasuredOnceThenRefreshed(t *testing.T) {
+	root, ds := newDataset(t)
+	f := newFixture(t, Options{APIKey: readKey, AdminKey: adminKey, AttachRoots: []string{root}})
+	f.want(f.do("POST", "/api/v1/collections", adminKey, attachRequest{Name: "items", Parquet: ds, VectorColumn: "embedding"}), 200)
+	status := func() collectionInfo {
+		var ci collectionInfo
+		f.want(f.do("GET", "/api/v1/collections/items", readKey, nil), 200).json(t, &ci)
+		if ci.Lag == nil || ci.LagAt == "" {
+			t.Fatalf("no lag or no lag time: %+v", ci)
+		}
+		return ci
+	}
+	first := status()
+	if first.Lag.Files != 0 {
+		t.Fatalf("lag right after attach: %+v", first.Lag)
+	}
+	writeVectors(t, filepath.Join(ds, "part-1.parquet"), 50, 60)
+	if again := status(); again.LagAt != first.LagAt || again.Lag.Files != 0 {
+		t.Fatalf("a listing within %v measured again: %s then %s (lag %+v)", lagTTL, first.LagAt, again.LagAt, again.Lag)
+	}
+	f.want(f.do("POST", "/api/v1/collections/items/refresh", adminKey, nil), 200)
+	if after := status(); after.LagAt == first.LagAt || after.Lag.Files != 0 || after.Rows != 60 {
+		t.Fatalf("after a refresh: measured %s (first %s), lag %+v, rows %d", after.LagAt, first.LagAt, after.Lag, after.Rows)
+	}
+	// A new file shows once the measurement is older than lagTTL.
+	writeVectors(t, filepath.Join(ds, "part-2.parquet"), 60, 70)
+	ent, err := f.srv.ext.entry("items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *ent.lag.Load()
+	old.at = old.at.Add(-lagTTL)
+	ent.lag.Store(&old)
+	if late := status(); late.Lag.Files != 1 {
+		t.Fatalf("lag after the measurement aged: %+v", late.Lag)
+	}
+}
