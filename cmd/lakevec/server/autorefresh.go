@@ -86,10 +86,10 @@ func (s *Server) refreshRound(ctx context.Context) {
 		}
 		s.met.refreshes.WithLabelValues(result).Inc()
 		st := collState{refreshed: time.Now(), rows: num(x.Info()["rows"])}
-		if smp := ent.measureLag(ctx, x); smp.err != nil {
+		if lag, err := x.Lag(ctx); err != nil {
 			st.lagErr = true
 		} else {
-			st.lag = smp.lag
+			st.lag = lag
 		}
 		s.refresh.mu.Lock()
 		if s.refresh.state == nil {

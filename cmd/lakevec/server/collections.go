@@ -64,9 +64,6 @@ type collectionInfo struct {
 	// when the source could not be read: see LagError).
 	Lag      *engine.Lag `json:"lag,omitempty"`
 	LagError string      `json:"lag_error,omitempty"`
-	// LagAt is when Lag was measured: listings reuse a measurement for a
-	// few seconds, since measuring reads the source.
-	LagAt string `json:"lag_at,omitempty"`
 	// Extra holds what the engine reports beyond the fields above.
 	Extra map[string]any `json:"extra,omitempty"`
 	// Error says why an attached collection could not be opened.
@@ -137,39 +134,6 @@ type external struct {
 	mu      sync.Mutex // serialises opening, attaching and closing
 	x       atomic.Pointer[engine.External]
 	lastRep atomic.Pointer[engine.RefreshReport]
-	// lag is the last measured lag. Measuring reads the source (a LIST of
-	// an S3 prefix, a catalog load), so listings reuse a measurement for
-	// lagTTL; a refresh through this server measures again.
-	lag atomic.Pointer[lagSample]
-}
-
-// lagSample is one measurement of a collection's lag.
-type lagSample struct {
-	at  time.Time
-	lag engine.Lag
-	err error
-}
-
-// lagTTL is how long a lag measurement serves listings.
-const lagTTL = 5 * time.Second
-
-// lagOf returns the collection's lag, measured at most lagTTL ago (or now),
-// and when it was measured. A measurement cut short by ctx is not kept.
-func (e *external) lagOf(ctx context.Context, x *engine.External) lagSample {
-	if p := e.lag.Load(); p != nil && time.Since(p.at) < lagTTL {
-		return *p
-	}
-	return e.measureLag(ctx, x)
-}
-
-// measureLag measures the lag now and keeps it for lagOf.
-func (e *external) measureLag(ctx context.Context, x *engine.External) lagSample {
-	lag, err := x.Lag(ctx)
-	smp := lagSample{at: time.Now(), lag: lag, err: err}
-	if ctx.Err() == nil {
-		e.lag.Store(&smp)
-	}
-	return smp
 }
 
 // externals holds the attached collections of the data directory that
@@ -390,13 +354,11 @@ func (e *external) info(ctx context.Context, x *engine.External) collectionInfo 
 	if rep := e.lastRep.Load(); rep != nil {
 		c.LastRefreshReport = rep
 	}
-	smp := e.lagOf(ctx, x)
-	if smp.err != nil {
-		c.LagError = smp.err.Error()
+	if lag, err := x.Lag(ctx); err != nil {
+		c.LagError = err.Error()
 	} else {
-		c.Lag = &smp.lag
+		c.Lag = &lag
 	}
-	c.LagAt = smp.at.UTC().Format(time.RFC3339Nano)
 	return c
 }
 
@@ -643,7 +605,6 @@ func (s *Server) refreshCollection(r *http.Request, kb KB) (any, error) {
 		return nil, err
 	}
 	ent.lastRep.Store(&rep)
-	ent.lag.Store(nil) // the next listing measures again
 	return rep, nil
 }
 
