@@ -11,9 +11,11 @@ import (
 // live vectors, this Delete runs a repair pass (see Repair) before it
 // returns, which unlinks them and frees their slots for Add.
 func (x *Index) Delete(id uint32) error {
+	x.wmu.RLock()
 	x.mu.RLock()
 	ok := int(id) < x.cap && atomic.CompareAndSwapUint32(&x.state[id], stateLive, stateDeleted)
 	x.mu.RUnlock()
+	x.wmu.RUnlock() // released before Repair, which takes it again
 	if !ok {
 		return fmt.Errorf("delete %d: %w", id, ErrNotFound)
 	}

@@ -27,9 +27,12 @@
 //
 // # Memory layout
 //
-// Vectors live in one contiguous slab (id·dim), layer-0 links in one flat
-// array of (1+M0) words per id (count, then ids); the rare upper layers in a
-// small slice per node that has them. Searches take a pooled scratch (a
+// Vectors, their int8 codes and layer-0 links ((1+M0) words per id: count,
+// then ids) live in slabs of fixed-width records split into segments of
+// 16,384 ids (slab.go): growing past a segment appends one and copies
+// nothing, so an insert that needs room waits milliseconds, not the copy
+// of every vector. The rare upper layers are a small slice per node that
+// has them. Searches take a pooled scratch (a
 // generation-stamped visited array, two heaps, buffers), so a query
 // allocates only its result slice. Cosine vectors are normalised on insert
 // and query.
@@ -54,7 +57,10 @@
 //
 // # Concurrency
 //
-// Lock order: mu (RWMutex), then one stripe of linkLocks, then allocMu.
+// Lock order: wmu, then mu (both RWMutex), then one stripe of linkLocks,
+// then allocMu. wmu orders writers against Save: Insert, Add, Delete and
+// Repair hold it shared, Save exclusively — a save sees one consistent
+// state and searches, which never take wmu, go on while it writes.
 // Insert and Search hold mu shared for their whole run; only growing the
 // slabs, rewriting the vector of an existing id and the last phase of a
 // repair take it exclusively. A node's link list is written under its

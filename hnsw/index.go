@@ -35,18 +35,23 @@ type Index struct {
 	exactFactor     float64
 	repairFraction  float64
 
+	// wmu orders writers against Save: Insert, Add, Delete and Repair
+	// hold it shared, Save exclusively, so a save sees no write in
+	// progress while searches (which never take it) go on.
+	wmu sync.RWMutex
+
 	// mu guards the slabs' identity: Insert and Search hold it shared;
 	// growing the slabs and rewriting the vector of an existing id hold it
-	// exclusively. Lock order: mu, then at most one stripe of linkLocks,
+	// exclusively. Lock order: wmu, mu, then at most one stripe of linkLocks,
 	// then allocMu. Helpers named ...Locked expect mu held (shared).
 	mu     sync.RWMutex
 	cap    int
-	vecs   []float32  // cap*dim, one contiguous slab
-	codes  []int8     // cap*cstride: int8 codes of vecs (quant.go)
-	cscale []float32  // per node: the code's scale
-	csq    []float32  // per node, L2 only: squared norm of the vector
-	links0 []uint32   // cap*(m0+1): per node a count then m0 ids
-	upper  [][]uint32 // per node, layers 1..level: (m+1) words each
+	vecs   slab[float32] // dim per node (slab.go)
+	codes  slab[int8]    // cstride per node: int8 codes of vecs (quant.go)
+	cscale []float32     // per node: the code's scale
+	csq    []float32     // per node, L2 only: squared norm of the vector
+	links0 slab[uint32]  // m0+1 per node: a count then m0 ids
+	upper  [][]uint32    // per node, layers 1..level: (m+1) words each
 	levels []uint8
 	state  []uint32 // atomic
 
@@ -129,8 +134,8 @@ func (x *Index) Vector(id uint32) ([]float32, error) {
 func (x *Index) MemoryBytes() int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	b := int64(len(x.vecs))*4 + int64(len(x.links0))*4 + int64(len(x.levels)) + int64(len(x.state))*4
-	b += int64(len(x.codes)) + int64(len(x.cscale))*4 + int64(len(x.csq))*4
+	b := x.vecs.elems()*4 + x.links0.elems()*4 + int64(len(x.levels)) + int64(len(x.state))*4
+	b += x.codes.elems() + int64(len(x.cscale))*4 + int64(len(x.csq))*4
 	b += int64(len(x.upper)) * 24 // slice headers
 	n := int(x.slots.Load())
 	for i := 0; i < n && i < len(x.upper); i++ {
@@ -139,21 +144,25 @@ func (x *Index) MemoryBytes() int64 {
 	return b
 }
 
+// allocSlabs sizes an empty index for c ids.
 func (x *Index) allocSlabs(c int) {
-	x.cap = c
-	x.vecs = make([]float32, c*x.dim)
-	x.allocCodes(c)
-	x.links0 = make([]uint32, c*(x.m0+1))
-	x.upper = make([][]uint32, c)
-	x.levels = make([]uint8, c)
-	x.state = make([]uint32, c)
+	x.vecs.width, x.codes.width, x.links0.width = x.dim, x.cstride, x.m0+1
+	x.resizeLocked(c)
 }
 
-// allocCodes allocates the code slabs for c ids.
-func (x *Index) allocCodes(c int) {
-	x.codes = make([]int8, c*x.cstride)
-	x.cscale = make([]float32, c)
-	x.csq = make([]float32, c)
+// resizeLocked grows every per-node array to c ids: the segmented slabs
+// append segments, the small per-node arrays are copied.
+func (x *Index) resizeLocked(c int) {
+	x.cap = c
+	x.vecs.resize(c)
+	x.codes.resize(c)
+	x.links0.resize(c)
+	grow := func(s []uint32) []uint32 { return append(s, make([]uint32, c-len(s))...) }
+	x.state = grow(x.state)
+	x.levels = append(x.levels, make([]uint8, c-len(x.levels))...)
+	x.upper = append(x.upper, make([][]uint32, c-len(x.upper))...)
+	x.cscale = append(x.cscale, make([]float32, c-len(x.cscale))...)
+	x.csq = append(x.csq, make([]float32, c-len(x.csq))...)
 }
 
 // grow makes room for ids below want. It takes mu exclusively, so the
@@ -164,35 +173,17 @@ func (x *Index) grow(want int) {
 	if want <= x.cap {
 		return
 	}
-	c := max(want, 2*x.cap, 1024)
-	if c > MaxID+1 {
-		c = MaxID + 1
-	}
-	vecs, links0, upper, levels, state := x.vecs, x.links0, x.upper, x.levels, x.state
-	codes, cscale, csq := x.codes, x.cscale, x.csq
-	x.allocSlabs(c)
-	copy(x.vecs, vecs)
-	copy(x.codes, codes)
-	copy(x.cscale, cscale)
-	copy(x.csq, csq)
-	copy(x.links0, links0)
-	copy(x.upper, upper)
-	copy(x.levels, levels)
-	copy(x.state, state)
+	x.resizeLocked(min(capFor(x.cap, want), MaxID+1))
 }
 
 // vecLocked returns the stored vector of id. mu must be held.
-func (x *Index) vecLocked(id uint32) []float32 {
-	o := int(id) * x.dim
-	return x.vecs[o : o+x.dim : o+x.dim]
-}
+func (x *Index) vecLocked(id uint32) []float32 { return x.vecs.at(id) }
 
 // linksLocked returns the link list of id on layer l: word 0 is the count,
 // the rest neighbour ids. Elements must be read and written atomically.
 func (x *Index) linksLocked(id uint32, l int) []uint32 {
 	if l == 0 {
-		o := int(id) * (x.m0 + 1)
-		return x.links0[o : o+x.m0+1 : o+x.m0+1]
+		return x.links0.at(id)
 	}
 	o := (l - 1) * (x.m + 1)
 	return x.upper[id][o : o+x.m+1 : o+x.m+1]

@@ -10,6 +10,8 @@ import (
 // Add inserts v under a free id (a slot freed by Repair first, otherwise
 // the next unused one) and returns the id.
 func (x *Index) Add(v []float32) (uint32, error) {
+	x.wmu.RLock()
+	defer x.wmu.RUnlock()
 	s := x.getScratch()
 	defer x.putScratch(s)
 	qv, err := x.prepare(v, s.q)
@@ -52,6 +54,8 @@ func (x *Index) Insert(id uint32, v []float32) error {
 	if id > MaxID {
 		return fmt.Errorf("%w: %d above %d", ErrBadID, id, MaxID)
 	}
+	x.wmu.RLock()
+	defer x.wmu.RUnlock()
 	s := x.getScratch()
 	defer x.putScratch(s)
 	qv, err := x.prepare(v, s.q)

@@ -96,11 +96,14 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Save writes the index to w. It holds the index lock exclusively, so it
-// waits for running inserts and saves one consistent state.
+// Save writes the index to w. It holds the writer lock exclusively, so it
+// waits for running inserts, deletes and repairs and saves one consistent
+// state; searches go on while it writes.
 func (x *Index) Save(w io.Writer) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.wmu.Lock()
+	defer x.wmu.Unlock()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	n := int(x.slots.Load())
 
 	var h [headerSize]byte
@@ -132,10 +135,13 @@ func (x *Index) Save(w io.Writer) error {
 	if err := writeSection(w, secLevels, x.levels[:n]); err != nil {
 		return err
 	}
-	if err := writeSection(w, secVectors, f32Bytes(x.vecs[:n*x.dim])); err != nil {
+	var vecParts, linkParts [][]byte
+	x.vecs.prefix(n, func(r []float32) error { vecParts = append(vecParts, f32Bytes(r)); return nil })
+	x.links0.prefix(n, func(r []uint32) error { linkParts = append(linkParts, u32Bytes(r)); return nil })
+	if err := writeSection(w, secVectors, vecParts...); err != nil {
 		return err
 	}
-	if err := writeSection(w, secLinks0, u32Bytes(x.links0[:n*(x.m0+1)])); err != nil {
+	if err := writeSection(w, secLinks0, linkParts...); err != nil {
 		return err
 	}
 	var upper []uint32
@@ -145,13 +151,21 @@ func (x *Index) Save(w io.Writer) error {
 	return writeSection(w, secUpper, u32Bytes(upper))
 }
 
-func writeSection(w io.Writer, kind uint32, payload []byte) error {
+// writeSection writes one section whose payload is the concatenation of
+// parts (a segmented slab is written without joining its segments).
+func writeSection(w io.Writer, kind uint32, parts ...[]byte) error {
+	size, crc := 0, uint32(0)
+	for _, p := range parts {
+		size += len(p)
+		crc = crc32.Update(crc, castagnoli, p)
+	}
 	var h [sectionHead]byte
 	binary.LittleEndian.PutUint32(h[0:], kind)
-	binary.LittleEndian.PutUint64(h[4:], uint64(len(payload)))
-	binary.LittleEndian.PutUint32(h[12:], crc32.Checksum(payload, castagnoli))
+	binary.LittleEndian.PutUint64(h[4:], uint64(size))
+	binary.LittleEndian.PutUint32(h[12:], crc)
 	var pad [8]byte
-	for _, b := range [][]byte{h[:], payload, pad[:padLen(len(payload))]} {
+	out := append(append([][]byte{h[:]}, parts...), pad[:padLen(size)])
+	for _, b := range out {
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("save index: section %s: %w", sectionNames[kind], err)
 		}
@@ -334,8 +348,8 @@ func Decode(buf []byte) (*Index, error) {
 	}
 
 	x.cap = max(n, 1)
-	x.vecs = f32View(vecB, x.cap*dim)
-	x.links0 = u32View(links0B, x.cap*(m0+1))
+	x.vecs.view(f32View(vecB, x.cap*dim), x.cap)
+	x.links0.view(u32View(links0B, x.cap*(m0+1)), x.cap)
 	x.levels = make([]uint8, x.cap)
 	copy(x.levels, levelsB)
 	x.state = make([]uint32, x.cap)
@@ -396,7 +410,9 @@ func Decode(buf []byte) (*Index, error) {
 		}
 	}
 	// The int8 codes are not stored: they are derived from the vectors.
-	x.allocCodes(x.cap)
+	x.codes.segs = nil
+	x.codes.resize(x.cap)
+	x.cscale, x.csq = make([]float32, x.cap), make([]float32, x.cap)
 	for i := 0; i < n; i++ {
 		if x.state[i] != stateEmpty {
 			x.setCodeLocked(uint32(i), x.vecLocked(uint32(i)))

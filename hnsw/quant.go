@@ -28,15 +28,13 @@ type qcode struct {
 
 // codeLocked returns the stored code of id. mu must be held.
 func (x *Index) codeLocked(id uint32) qcode {
-	o := int(id) * x.cstride
-	return qcode{c: x.codes[o : o+x.cstride : o+x.cstride], scale: x.cscale[id], sq: x.csq[id]}
+	return qcode{c: x.codes.at(id), scale: x.cscale[id], sq: x.csq[id]}
 }
 
 // setCodeLocked encodes the stored vector v of id. The caller either owns
 // id (not yet published) or holds mu exclusively.
 func (x *Index) setCodeLocked(id uint32, v []float32) {
-	o := int(id) * x.cstride
-	x.cscale[id] = vec.QuantizeInt8(x.codes[o:o+x.cstride], v)
+	x.cscale[id] = vec.QuantizeInt8(x.codes.at(id), v)
 	if x.metric == L2 {
 		x.csq[id] = vec.Dot(v, v)
 	}
@@ -59,8 +57,7 @@ func (x *Index) encodeQuery(s *searchScratch, q []float32) qcode {
 // on the scale of distance: 1 - dot for cosine and inner product, the
 // squared distance ‖a‖² + ‖b‖² - 2·dot for L2.
 func (x *Index) qdist(a qcode, id uint32) float32 {
-	o := int(id) * x.cstride
-	dot := float32(vec.DotInt8(a.c, x.codes[o:o+x.cstride:o+x.cstride])) * a.scale * x.cscale[id]
+	dot := float32(vec.DotInt8(a.c, x.codes.at(id))) * a.scale * x.cscale[id]
 	if x.metric == L2 {
 		return a.sq + x.csq[id] - 2*dot
 	}

@@ -23,6 +23,8 @@ import (
 func (x *Index) Repair() int {
 	x.repairMu.Lock()
 	defer x.repairMu.Unlock()
+	x.wmu.RLock()
+	defer x.wmu.RUnlock()
 
 	x.mu.RLock()
 	n := int(x.slots.Load())

@@ -271,8 +271,7 @@ func (x *Index) searchLayerLocked(s *searchScratch, q qcode, eps []item, ef, l, 
 				continue
 			}
 			s.nbs = append(s.nbs, nb)
-			o := int(nb) * x.cstride
-			vec.PrefetchInt8(x.codes[o : o+x.cstride])
+			vec.PrefetchInt8(x.codes.at(nb))
 		}
 		for _, nb := range s.nbs {
 			d := x.qdist(q, nb)
