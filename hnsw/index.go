@@ -157,13 +157,15 @@ func (x *Index) resizeLocked(c int) {
 	x.vecs.resize(c)
 	x.codes.resize(c)
 	x.links0.resize(c)
-	grow := func(s []uint32) []uint32 { return append(s, make([]uint32, c-len(s))...) }
-	x.state = grow(x.state)
-	x.levels = append(x.levels, make([]uint8, c-len(x.levels))...)
-	x.upper = append(x.upper, make([][]uint32, c-len(x.upper))...)
-	x.cscale = append(x.cscale, make([]float32, c-len(x.cscale))...)
-	x.csq = append(x.csq, make([]float32, c-len(x.csq))...)
+	x.state = extend(x.state, c)
+	x.levels = extend(x.levels, c)
+	x.upper = extend(x.upper, c)
+	x.cscale = extend(x.cscale, c)
+	x.csq = extend(x.csq, c)
 }
+
+// extend returns s with zero values appended up to length c.
+func extend[T any](s []T, c int) []T { return append(s, make([]T, c-len(s))...) }
 
 // grow makes room for ids below want. It takes mu exclusively, so the
 // caller must not hold it.

@@ -136,8 +136,12 @@ func (x *Index) Save(w io.Writer) error {
 		return err
 	}
 	var vecParts, linkParts [][]byte
-	x.vecs.prefix(n, func(r []float32) error { vecParts = append(vecParts, f32Bytes(r)); return nil })
-	x.links0.prefix(n, func(r []uint32) error { linkParts = append(linkParts, u32Bytes(r)); return nil })
+	for _, r := range x.vecs.prefix(n) {
+		vecParts = append(vecParts, f32Bytes(r))
+	}
+	for _, r := range x.links0.prefix(n) {
+		linkParts = append(linkParts, u32Bytes(r))
+	}
 	if err := writeSection(w, secVectors, vecParts...); err != nil {
 		return err
 	}

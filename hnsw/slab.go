@@ -67,16 +67,14 @@ func (s *slab[T]) view(flat []T, c int) {
 	}
 }
 
-// prefix calls fn with the records of nodes 0..n-1, one contiguous run per
+// prefix returns the records of nodes 0..n-1 as one contiguous run per
 // segment, in order.
-func (s *slab[T]) prefix(n int, fn func([]T) error) error {
+func (s *slab[T]) prefix(n int) [][]T {
+	var runs [][]T
 	for i := 0; i < n; i += segNodes {
-		seg := s.segs[i>>segShift]
-		if err := fn(seg[:(min(i+segNodes, n)-i)*s.width]); err != nil {
-			return err
-		}
+		runs = append(runs, s.segs[i>>segShift][:(min(i+segNodes, n)-i)*s.width])
 	}
-	return nil
+	return runs
 }
 
 // elems returns the elements held, counted at capacity.

@@ -208,8 +208,7 @@ func runServeBench(cmd *cobra.Command, c serveBenchConfig, stdout, stderr io.Wri
 	at := time.Now().UTC()
 	sp = newSpinner(cmd, stderr, "ingest through the server")
 	ingSrv, err := bench.Repeat(ctx, "ingest/server", c.ingests, func(ctx context.Context, i int) error {
-		body, err := json.Marshal(map[string]any{"at": at.Add(time.Duration(i+1) * time.Second).Format(time.RFC3339Nano),
-			"documents": []map[string]string{{"doc_id": fmt.Sprintf("bench-ingest/%d-%d.md", at.UnixNano(), i), "text": docs[i]}}})
+		body, err := ingestBody(at.Add(time.Duration(i+1)*time.Second), fmt.Sprintf("bench-ingest/%d-%d.md", at.UnixNano(), i), docs[i])
 		if err != nil {
 			return err
 		}
@@ -250,8 +249,8 @@ func runServeBench(cmd *cobra.Command, c serveBenchConfig, stdout, stderr io.Wri
 	mixDone := make(chan error, 1)
 	go func() {
 		for i := 0; mixCtx.Err() == nil; i++ {
-			body, err := json.Marshal(map[string]any{"at": at3.Add(time.Duration(i+1) * time.Second).Format(time.RFC3339Nano),
-				"documents": []map[string]string{{"doc_id": fmt.Sprintf("bench-mixed/%d-%d.md", at.UnixNano(), i), "text": mixDocs[i%len(mixDocs)] + fmt.Sprintf("\n\nRevision %d.", i)}}})
+			body, err := ingestBody(at3.Add(time.Duration(i+1)*time.Second), fmt.Sprintf("bench-mixed/%d-%d.md", at.UnixNano(), i),
+				mixDocs[i%len(mixDocs)]+fmt.Sprintf("\n\nRevision %d.", i))
 			if err != nil {
 				mixDone <- err
 				return
@@ -348,6 +347,12 @@ func buildServeCorpus(ctx context.Context, cmd *cobra.Command, kb *engine.KB, c 
 	}
 	fmt.Fprintf(stderr, "bench serve: built in %.1f s\n", time.Since(start).Seconds())
 	return nil
+}
+
+// ingestBody is the JSON body of POST /api/v1/documents for one document.
+func ingestBody(at time.Time, docID, text string) ([]byte, error) {
+	return json.Marshal(map[string]any{"at": at.Format(time.RFC3339Nano),
+		"documents": []map[string]string{{"doc_id": docID, "text": text}}})
 }
 
 // tenKB is a generated markdown document of about n bytes.
