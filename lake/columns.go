@@ -220,11 +220,7 @@ func ReadColumns(ctx context.Context, src io.ReaderAt, size int64, name string, 
 	fail := func(row int64, e error) error {
 		return &VectorError{File: name, Column: cur, Row: row, Err: e}
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fail(-1, fmt.Errorf("%w: %v\n%s", ErrCorrupt, r, firstFrames(debug.Stack())))
-		}
-	}()
+	defer panicAsCorrupt(&err, fail) // parquet-go may panic on a damaged file
 	pf, dataEnd, err := openChecked(src, size, false)
 	if err != nil {
 		return 0, nil, fail(-1, err)
@@ -311,11 +307,7 @@ func FetchRows(ctx context.Context, src io.ReaderAt, size int64, name string, co
 	fail := func(row int64, e error) error {
 		return &VectorError{File: name, Column: cur, Row: row, Err: e}
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fail(-1, fmt.Errorf("%w: %v\n%s", ErrCorrupt, r, firstFrames(debug.Stack())))
-		}
-	}()
+	defer panicAsCorrupt(&err, fail) // parquet-go may panic on a damaged file
 	pf, dataEnd, err := openChecked(src, size, true)
 	if err != nil {
 		return nil, fail(-1, err)
@@ -373,4 +365,12 @@ func FetchRows(ctx context.Context, src io.ReaderAt, size int64, name string, co
 		}
 	}
 	return out, nil
+}
+
+// panicAsCorrupt, deferred, turns a panic of parquet-go on a damaged file
+// into an ErrCorrupt error built by fail.
+func panicAsCorrupt(err *error, fail func(row int64, e error) error) {
+	if r := recover(); r != nil {
+		*err = fail(-1, fmt.Errorf("%w: %v\n%s", ErrCorrupt, r, firstFrames(debug.Stack())))
+	}
 }

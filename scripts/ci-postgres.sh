@@ -92,19 +92,8 @@ lakevec_pg_start() {
 	echo "ci-postgres: PostgreSQL $(basename "$(dirname "$_LAKEVEC_PG_BIN")") on 127.0.0.1:$port, database lakevec"
 }
 
-# _lakevec_chain_exit_trap runs $1 on exit, before any EXIT trap already
-# set (so ci-s3.sh and ci-postgres.sh can both be sourced).
-_lakevec_chain_exit_trap() {
-	local cur old
-	cur=$(trap -p EXIT)
-	if [ -z "$cur" ]; then
-		trap "$1" EXIT
-		return
-	fi
-	_lakevec_trap_arg3() { printf '%s' "$3"; }
-	old=$(eval "_lakevec_trap_arg3 $cur")
-	trap "$1; $old" EXIT
-}
+# shellcheck source=scripts/ci-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ci-lib.sh"
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
 	lakevec_pg_start || return

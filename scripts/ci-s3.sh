@@ -121,19 +121,8 @@ lakevec_s3_start() {
 	echo "ci-s3: versitygw $LAKEVEC_VERSITYGW_VERSION on $LAKEVEC_TEST_S3_ENDPOINT (pid $_LAKEVEC_S3_PID), bucket $LAKEVEC_TEST_S3_BUCKET"
 }
 
-# _lakevec_chain_exit_trap runs $1 on exit, before any EXIT trap already
-# set (so ci-s3.sh and ci-postgres.sh can both be sourced).
-_lakevec_chain_exit_trap() {
-	local cur old
-	cur=$(trap -p EXIT)
-	if [ -z "$cur" ]; then
-		trap "$1" EXIT
-		return
-	fi
-	_lakevec_trap_arg3() { printf '%s' "$3"; }
-	old=$(eval "_lakevec_trap_arg3 $cur")
-	trap "$1; $old" EXIT
-}
+# shellcheck source=scripts/ci-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ci-lib.sh"
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
 	# Sourced: start, and stop on exit unless the caller has its own EXIT

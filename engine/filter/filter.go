@@ -244,6 +244,20 @@ func (p *parser) peek() (token, bool) {
 
 func (p *parser) end() error { return p.errAt(len(p.src), "unexpected end of filter") }
 
+// expect consumes the punctuation text, or fails with "expected 'text'",
+// then where, then what was found instead.
+func (p *parser) expect(text, where string) error {
+	t, ok := p.peek()
+	if !ok {
+		return p.end()
+	}
+	if t.kind != 'p' || t.text != text {
+		return p.errAt(t.at, "expected '%s'%s, found %s", text, where, t.describe())
+	}
+	p.i++
+	return nil
+}
+
 // maxDepth bounds nesting so a hostile filter cannot exhaust the stack.
 const maxDepth = 64
 
@@ -302,14 +316,9 @@ func (p *parser) unary(depth int) (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, ok := p.peek()
-		if !ok {
-			return nil, p.end()
+		if err := p.expect(")", ""); err != nil {
+			return nil, err
 		}
-		if c.kind != 'p' || c.text != ")" {
-			return nil, p.errAt(c.at, "expected ')', found %s", c.describe())
-		}
-		p.i++
 		return n, nil
 	}
 	return p.compare()
@@ -370,14 +379,9 @@ func (p *parser) compare() (node, error) {
 			}
 			p.i++
 		}
-		n, ok := p.peek()
-		if !ok {
-			return nil, p.end()
+		if err := p.expect("(", " after IN"); err != nil {
+			return nil, err
 		}
-		if n.kind != 'p' || n.text != "(" {
-			return nil, p.errAt(n.at, "expected '(' after IN, found %s", n.describe())
-		}
-		p.i++
 		for {
 			l, err := p.literal()
 			if err != nil {
