@@ -280,8 +280,7 @@ func (s *Server) uploadDocs(r *http.Request, kb KB) (any, error) {
 		return nil, badParam("body", "%v", err)
 	}
 	at := time.Now().UTC()
-	var docs []engine.DocInput
-	seen := map[string]bool{}
+	batch := s.newDocBatch("files")
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -316,27 +315,48 @@ func (s *Server) uploadDocs(r *http.Request, kb KB) (any, error) {
 		}
 		id := params["filename"]
 		name := fmt.Sprintf("file %q", id)
-		if err := checkDocID(name, id); err != nil {
-			return nil, err
-		}
-		if seen[id] {
-			return nil, badParam(name, "appears twice in one upload")
-		}
-		seen[id] = true
 		if !utf8.Valid(b) {
 			return nil, badParam(name, "not UTF-8 text")
 		}
-		docs = append(docs, engine.DocInput{DocID: id, Text: string(b)})
-		if len(docs) > s.o.MaxBatchDocs {
-			return nil, badParam("files", "more than the limit of %d documents per request", s.o.MaxBatchDocs)
+		if err := batch.add(name, engine.DocInput{DocID: id, Text: string(b)}); err != nil {
+			return nil, err
 		}
 	}
-	if len(docs) == 0 {
+	if len(batch.docs) == 0 {
 		return nil, badParam("files", "no file parts: give at least one document")
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return s.commit(r, kb, docs, at)
+	return s.commit(r, kb, batch.docs, at)
+}
+
+// docBatch collects one request's documents with the checks every ingest
+// path makes: a valid id, no id twice, at most MaxBatchDocs documents.
+type docBatch struct {
+	field string // names the whole batch in errors
+	limit int
+	docs  []engine.DocInput
+	seen  map[string]bool
+}
+
+func (s *Server) newDocBatch(field string) *docBatch {
+	return &docBatch{field: field, limit: s.o.MaxBatchDocs, seen: map[string]bool{}}
+}
+
+// add appends d; name names d in errors.
+func (b *docBatch) add(name string, d engine.DocInput) error {
+	if err := checkDocID(name, d.DocID); err != nil {
+		return err
+	}
+	if b.seen[d.DocID] {
+		return badParam(name, "%q appears twice in one batch", d.DocID)
+	}
+	if len(b.docs) == b.limit {
+		return badParam(b.field, "more than the limit of %d documents per request", b.limit)
+	}
+	b.seen[d.DocID] = true
+	b.docs = append(b.docs, d)
+	return nil
 }
 
 func (s *Server) ingest(r *http.Request, kb KB) (any, error) {
@@ -355,25 +375,16 @@ func (s *Server) ingest(r *http.Request, kb KB) (any, error) {
 	if len(req.Documents) == 0 {
 		return nil, badParam("documents", "empty: give at least one document")
 	}
-	if len(req.Documents) > s.o.MaxBatchDocs {
-		return nil, badParam("documents", "%d documents, more than the limit of %d per request", len(req.Documents), s.o.MaxBatchDocs)
-	}
-	docs := make([]engine.DocInput, 0, len(req.Documents))
-	seen := make(map[string]bool, len(req.Documents))
+	batch := s.newDocBatch("documents")
 	for i, d := range req.Documents {
-		name := fmt.Sprintf("documents[%d].doc_id", i)
-		if err := checkDocID(name, d.DocID); err != nil {
-			return nil, err
-		}
-		if seen[d.DocID] {
-			return nil, badParam(name, "%q appears twice in one batch", d.DocID)
-		}
-		seen[d.DocID] = true
 		if d.Delete && d.Text != "" {
 			return nil, badParam(fmt.Sprintf("documents[%d]", i), "give text or delete, not both")
 		}
-		docs = append(docs, engine.DocInput{DocID: d.DocID, Text: d.Text, Delete: d.Delete})
+		if err := batch.add(fmt.Sprintf("documents[%d].doc_id", i), engine.DocInput{DocID: d.DocID, Text: d.Text, Delete: d.Delete}); err != nil {
+			return nil, err
+		}
 	}
+	docs, seen := batch.docs, batch.seen
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if req.Sync {

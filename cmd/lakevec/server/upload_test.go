@@ -86,3 +86,31 @@ func TestUploadDocuments(t *testing.T) {
 		}
 	}
 }
+
+// Both ingest paths refuse a request with more documents than the limit,
+// and store nothing of it.
+func TestIngestDocumentLimit(t *testing.T) {
+	f := newFixture(t, Options{APIKey: readKey, AdminKey: adminKey, MaxBatchDocs: 2})
+	three := [][2]string{{"a.md", termsV1}, {"b.md", other}, {"c.md", termsV2}}
+	ct, body := multipartBody(t, "", three...)
+	req, _ := http.NewRequest("POST", f.ts.URL+"/api/v1/documents/upload", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("X-Lakevec-Upload", "1")
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	if r := f.send(req); r.status != 400 || !strings.Contains(string(r.body), "limit of 2 documents") {
+		t.Fatalf("upload of 3 files with a limit of 2: %d %s", r.status, r.body)
+	}
+	js := `{"documents":[{"doc_id":"a.md","text":"x"},{"doc_id":"b.md","text":"y"},{"doc_id":"c.md","text":"z"}]}`
+	if r := f.do("POST", "/api/v1/documents", adminKey, js); r.status != 400 || !strings.Contains(string(r.body), "limit of 2 documents") {
+		t.Fatalf("JSON ingest of 3 documents with a limit of 2: %d %s", r.status, r.body)
+	}
+	if r := f.want(f.do("GET", "/api/v1/stats", readKey, nil), 200); !strings.Contains(string(r.body), `"batches":0`) {
+		t.Fatalf("a refused request stored something: %s", r.body)
+	}
+	ct, body = multipartBody(t, "", three[:2]...)
+	req, _ = http.NewRequest("POST", f.ts.URL+"/api/v1/documents/upload", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("X-Lakevec-Upload", "1")
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	f.want(f.send(req), 200)
+}
