@@ -31,7 +31,11 @@
 //  5. apply to the in-memory validity arrays and indexes under the write
 //     lock, so a search sees the whole batch or none of it.
 //  6. mark the WAL record done; every CheckpointEvery batches, write index
-//     checkpoints (atomic files named by the batch they cover).
+//     checkpoints (atomic files named by the batch they cover). The
+//     checkpoint is written after the batch is acknowledged, by a goroutine
+//     that holds the writer lock: the graphs and the hot map it writes
+//     agree with one applied batch, searches go on, and only a write that
+//     arrives while it runs waits for it.
 //
 // Recovery on Open completes every logged batch not yet applied (steps
 // 3–4), then loads the index checkpoint and replays the change records

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -88,6 +89,14 @@ type KB struct {
 
 	sinceCheckpoint int
 	blocked         error // an unfinished batch recovery could not complete
+
+	// A checkpoint due after a batch is written by a goroutine holding
+	// writeMu, after the batch is acknowledged: the ingest that makes it
+	// due does not wait for it; the next write does, if it comes sooner.
+	ckptPending atomic.Bool
+	ckptWG      sync.WaitGroup
+	closed      bool   // set by Close under writeMu; a pending checkpoint then does nothing
+	ckptHook    func() // tests: runs before a background checkpoint is written
 }
 
 // batchError is a logged batch that recovery could not complete.
@@ -198,7 +207,11 @@ func (k *KB) putMeta() error {
 // Close writes an index checkpoint and closes the store.
 func (k *KB) Close() error {
 	k.writeMu.Lock()
-	defer k.writeMu.Unlock()
+	if k.closed {
+		k.writeMu.Unlock()
+		return nil
+	}
+	k.closed = true
 	err := k.checkpoint()
 	if e := k.hist.Close(); err == nil {
 		err = e
@@ -206,6 +219,8 @@ func (k *KB) Close() error {
 	if e := closeStore(k.db); err == nil {
 		err = e
 	}
+	k.writeMu.Unlock()
+	k.ckptWG.Wait()
 	return err
 }
 
@@ -356,12 +371,34 @@ func (k *KB) commitBatch(ctx context.Context, b *batch) error {
 		return err
 	}
 	k.sinceCheckpoint++
-	if k.sinceCheckpoint >= k.opts.CheckpointEvery {
-		if err := k.checkpoint(); err != nil {
-			k.lg.Warn("index checkpoint failed", "err", err)
-		}
+	if k.sinceCheckpoint >= k.opts.CheckpointEvery && k.ckptPending.CompareAndSwap(false, true) {
+		k.ckptWG.Add(1)
+		go k.backgroundCheckpoint()
 	}
 	return nil
+}
+
+// backgroundCheckpoint writes the checkpoint a batch made due, as a writer:
+// it holds writeMu (no batch is applied while the graphs and the hot map
+// are written, so they agree with one applied batch) but not the search
+// lock for longer than the graphs' own Save takes it shared.
+func (k *KB) backgroundCheckpoint() {
+	defer k.ckptWG.Done()
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	k.ckptPending.Store(false)
+	if k.closed || k.sinceCheckpoint < k.opts.CheckpointEvery {
+		return
+	}
+	if k.ckptHook != nil {
+		k.ckptHook()
+	}
+	start := time.Now()
+	if err := k.checkpoint(); err != nil {
+		k.lg.Warn("index checkpoint failed", "err", err)
+		return
+	}
+	k.lg.Info("index checkpoint written", "batch", k.meta.AppliedSeq, "seconds", time.Since(start).Seconds())
 }
 
 func historyRows(b *batch) []HistoryRow {

@@ -22,7 +22,9 @@ import (
 // back to new inserts.
 func TestSearchWhileBatchesAreInserted(t *testing.T) {
 	ctx := context.Background()
-	k, err := Open(ctx, t.TempDir(), Options{})
+	// Checkpoints every 4 batches are written in the background while
+	// searches and the next batches run.
+	k, err := Open(ctx, t.TempDir(), Options{CheckpointEvery: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
