@@ -225,3 +225,31 @@ func TestAttachRefreshSearchCLI(t *testing.T) {
 		t.Fatalf("attach of nothing: %d %s", code, errOut)
 	}
 }
+
+// The engine's warnings reach the user: a damaged index checkpoint is
+// reported on stderr by a command that then rebuilds and answers.
+func TestEngineWarningsOnStderr(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	docs := t.TempDir()
+	text := "Refunds are issued to the original payment method within ten business days."
+	if err := os.WriteFile(filepath.Join(docs, "faq.md"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, "ingest", docs, "--data", data, "--at", "2024-01-01"); code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errOut)
+	}
+	hot, _ := filepath.Glob(filepath.Join(data, "index", "hot-*.hnsw"))
+	if len(hot) != 1 {
+		t.Fatalf("want one hot index checkpoint, found %v", hot)
+	}
+	if err := os.WriteFile(hot[0], []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "search", "refunds payment method", "--data", data)
+	if code != 0 || !strings.Contains(out, "faq.md") {
+		t.Fatalf("search after a damaged checkpoint: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "index checkpoint unusable") || !strings.Contains(errOut, "level=WARN") {
+		t.Fatalf("the damaged checkpoint is not reported on stderr: %q", errOut)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,6 +23,9 @@ type kbFlags struct {
 	json             bool
 	emb              embedFlags
 	lake             engine.LakeOptions
+	// logger receives the engine's recovery and checkpoint messages; set
+	// by serve (its JSON log). Commands default to warnings on stderr.
+	logger *slog.Logger
 }
 
 func addKBFlags(f *pflag.FlagSet, fl *kbFlags, withEmbedder bool) {
@@ -53,6 +57,9 @@ func openKB(ctx context.Context, cmd *cobra.Command, fl kbFlags, stderr io.Write
 	if err != nil {
 		return nil, err
 	}
+	if fl.logger == nil {
+		fl.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	return openKBWith(ctx, fl, e)
 }
 
@@ -80,7 +87,7 @@ func openKBWith(ctx context.Context, fl kbFlags, e embed.Embedder) (*engine.KB, 
 	if err != nil {
 		return nil, err
 	}
-	k, err := engine.Open(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e, History: hist})
+	k, err := engine.Open(ctx, fl.data, engine.Options{Collection: fl.collection, Embedder: e, History: hist, Logger: fl.logger})
 	if err != nil {
 		hist.Close()
 		return nil, err

@@ -57,6 +57,7 @@ close the collection (writing the index checkpoint).`,
 				o.UI = ui.Handler()
 			}
 			o.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+			fl.logger = o.Logger
 			srv, err := server.New(o)
 			if err != nil {
 				return usageError{err}
