@@ -22,6 +22,16 @@
 // intervals are closed by later close rows, never by rewriting rows, so
 // every snapshot of the table is a valid past state of the history.
 //
+// A batch is one small append, and a server appends one per ingest, so the
+// table's metadata is kept from growing with the number of batches:
+// snapshots past 2×64 are expired down to 64 (their manifest lists and
+// unreferenced files deleted), appends merge manifests once 32 accumulate
+// (commit.manifest-merge.enabled), and the catalog keeps the last 16
+// metadata files (write.metadata.delete-after-commit.enabled). OpenTable
+// sets these properties on a table that lacks them. Without them, at 1,000
+// batches each commit rewrote a manifest list naming 1,000 manifests and
+// took 1.7× as long (BenchmarkCommitAfterManyBatches).
+//
 // # Commit and idempotency
 //
 // Commit appends the rows of one batch as one snapshot whose summary carries

@@ -566,6 +566,26 @@ func TestSnapshotsExpire(t *testing.T) {
 	if got := len(tbl.Metadata().Snapshots()); got >= 2*retainSnapshots || got < retainSnapshots {
 		t.Fatalf("%d snapshots after %d commits, want %d..%d", got, n, retainSnapshots, 2*retainSnapshots-1)
 	}
+	// Manifests are merged: the current snapshot does not name one per
+	// batch; and the catalog keeps only the recent metadata files.
+	fio, err := tbl.FS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mans, err := tbl.CurrentSnapshot().Manifests(fio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mans) > minMergeManifests {
+		t.Fatalf("current snapshot names %d manifests after %d commits, want at most %d", len(mans), n, minMergeManifests)
+	}
+	metas, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(tbl.Location(), "file://"), "metadata", "*.metadata.json"))
+	if len(metas) == 0 {
+		t.Fatalf("no metadata files found under %s", tbl.Location())
+	}
+	if len(metas) > keptMetadataFiles+1 {
+		t.Fatalf("%d metadata files kept after %d commits, want at most %d", len(metas), n, keptMetadataFiles+1)
+	}
 	if got, want := scanKeys(t, tb), wantKeys(batches); !slices.Equal(got, want) {
 		t.Fatalf("rows after expiry: %d, want %d", len(got), len(want))
 	}

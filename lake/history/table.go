@@ -91,10 +91,9 @@ func OpenTable(ctx context.Context, cfg Config) (*Table, error) {
 	}
 	tbl, err := t.cat.LoadTable(ctx, t.ident)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
-		tbl, err = t.cat.CreateTable(ctx, t.ident, tableSchema(), catalog.WithProperties(iceberg.Properties{
-			table.PropertyFormatVersion: "2",
-			table.CommitNumRetriesKey:   strconv.Itoa(cfg.CommitRetries),
-		}))
+		props := tableProperties(cfg)
+		props[table.PropertyFormatVersion] = "2"
+		tbl, err = t.cat.CreateTable(ctx, t.ident, tableSchema(), catalog.WithProperties(props))
 		if errors.Is(err, catalog.ErrTableAlreadyExists) { // lost a race with another process
 			tbl, err = t.cat.LoadTable(ctx, t.ident)
 		} else if err != nil {
@@ -161,10 +160,33 @@ func (t *Table) openCatalog(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// Table properties lakevec relies on. Every batch appends one data file
+// with its own manifest; left alone, each snapshot's manifest list names
+// every manifest ever written (each commit rewrites it, and the snapshot
+// expiry reads them all: seconds at a few thousand batches), and every
+// commit leaves one more metadata JSON behind. So appends merge manifests
+// once minMergeManifests accumulate, and the catalog keeps only the last
+// keptMetadataFiles metadata files, deleting older ones after a commit
+// (the snapshots, which time travel uses, are all in the current one).
+const (
+	minMergeManifests = 32
+	keptMetadataFiles = 16
+)
+
+func tableProperties(cfg Config) iceberg.Properties {
+	return iceberg.Properties{
+		table.CommitNumRetriesKey:                 strconv.Itoa(cfg.CommitRetries),
+		table.ManifestMergeEnabledKey:             "true",
+		table.ManifestMinMergeCountKey:            strconv.Itoa(minMergeManifests),
+		table.MetadataDeleteAfterCommitEnabledKey: "true",
+		table.MetadataPreviousVersionsMaxKey:      strconv.Itoa(keptMetadataFiles),
+	}
+}
+
 // ensureProperties sets the table properties lakevec relies on when an
 // existing table lacks them or has other values (no snapshot is created).
 func (t *Table) ensureProperties(ctx context.Context, tbl *table.Table, cfg Config) error {
-	want := iceberg.Properties{table.CommitNumRetriesKey: strconv.Itoa(cfg.CommitRetries)}
+	want := tableProperties(cfg)
 	set := iceberg.Properties{}
 	for k, v := range want {
 		if tbl.Properties()[k] != v {
