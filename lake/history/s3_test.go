@@ -45,11 +45,29 @@ func TestS3Warehouse(t *testing.T) {
 	if id, err := tb.Commit(ctx, 2, batches[2]); err != nil || id != s2 {
 		t.Fatalf("re-commit = %d, %v; want %d", id, err, s2)
 	}
+	// Past minMergeManifests and keptMetadataFiles commits, manifests are
+	// merged and old metadata objects deleted through the S3 IO too.
+	n := uint64(minMergeManifests + 8)
+	for id := uint64(4); id <= n; id++ {
+		batches[id] = testRows(7, id, 2)
+		if _, err := tb.Commit(ctx, id, batches[id]); err != nil {
+			t.Fatalf("commit %d: %v", id, err)
+		}
+	}
 	tb.Close()
 	tb2 := openTest(t, cfg)
 	checkRows(t, tb2, batches)
 	objs, err := backend.ListBucket("lake", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
 	if err != nil || len(objs.Contents) == 0 {
 		t.Fatalf("no objects in the fake bucket: %v", err)
+	}
+	metas := 0
+	for _, o := range objs.Contents {
+		if strings.HasSuffix(o.Key, ".metadata.json") {
+			metas++
+		}
+	}
+	if metas == 0 || metas > keptMetadataFiles+1 {
+		t.Fatalf("%d metadata objects after %d commits, want 1..%d", metas, n, keptMetadataFiles+1)
 	}
 }
