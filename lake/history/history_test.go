@@ -607,3 +607,41 @@ func TestSnapshotsExpire(t *testing.T) {
 		t.Fatal("the other writer's batch is gone")
 	}
 }
+
+// A copied data directory's catalog still names the original's files; the
+// copy is refused instead of committing into (and expiring files of) the
+// original, which stays intact. The original opened through a symlinked
+// path is the same directory and opens.
+func TestCopiedDataDirRefused(t *testing.T) {
+	ctx := t.Context()
+	root := t.TempDir()
+	orig := filepath.Join(root, "orig")
+	tb := openTest(t, DefaultConfig(orig))
+	batches := map[uint64][]Row{}
+	for id := uint64(1); id <= 3; id++ {
+		batches[id] = testRows(3, id, 4)
+		if _, err := tb.Commit(ctx, id, batches[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb.Close()
+	cp := filepath.Join(root, "copy")
+	if err := os.CopyFS(cp, os.DirFS(orig)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenTable(ctx, DefaultConfig(cp))
+	if err == nil || !strings.Contains(err.Error(), "copied or moved") || !strings.Contains(err.Error(), orig) {
+		t.Fatalf("opening a copied data directory: %v, want a refusal naming the original's files", err)
+	}
+	other := DefaultConfig(orig)
+	other.Warehouse = "file://" + filepath.ToSlash(filepath.Join(root, "elsewhere"))
+	if _, err := OpenTable(ctx, other); err == nil || !strings.Contains(err.Error(), "outside the warehouse") {
+		t.Fatalf("opening with another warehouse: %v, want a refusal", err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(orig, link); err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, openTest(t, DefaultConfig(link)), batches)
+	checkRows(t, openTest(t, DefaultConfig(orig)), batches)
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/apache/iceberg-go"
@@ -105,6 +106,9 @@ func OpenTable(ctx context.Context, cfg Config) (*Table, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := checkLocation(cfg, tbl.Location()); err != nil {
+		return fail(err)
+	}
 	if err := checkSchema(t.name, tbl.Schema()); err != nil {
 		t.closeQuiet()
 		return nil, err
@@ -113,6 +117,35 @@ func OpenTable(ctx context.Context, cfg Config) (*Table, error) {
 		return fail(err)
 	}
 	return t, nil
+}
+
+// checkLocation refuses a table whose files are not under the configured
+// warehouse. Iceberg metadata holds absolute paths, so the catalog of a
+// copied or moved data directory still points at the original's files:
+// its commits would write there and its snapshot expiry delete files the
+// original needs. A warehouse changed after the table was created is
+// refused the same way. A file warehouse is compared by directory
+// identity, so a path through a symlink still matches.
+func checkLocation(cfg Config, loc string) error {
+	scheme, _ := warehouseScheme(cfg.Warehouse)
+	if scheme == "file" {
+		lu, lerr := url.Parse(loc)
+		wu, werr := url.Parse(cfg.Warehouse)
+		if lerr == nil && werr == nil && lu.Scheme == "file" {
+			// <warehouse>/<namespace>.db/<table>
+			li, lerr := os.Stat(filepath.Dir(filepath.Dir(filepath.FromSlash(lu.Path))))
+			wi, werr := os.Stat(filepath.FromSlash(wu.Path))
+			if lerr == nil && werr == nil && os.SameFile(li, wi) {
+				return nil
+			}
+		}
+	} else if strings.HasPrefix(loc, strings.TrimSuffix(cfg.Warehouse, "/")+"/") {
+		return nil
+	}
+	return fmt.Errorf("the catalog %s places the table's files at %s, outside the warehouse %s: "+
+		"a data directory that was copied or moved still points at the original's files (Iceberg metadata holds absolute paths) "+
+		"and must be opened at its original path; a warehouse cannot be changed after the table is created",
+		cfg.CatalogURI, loc, cfg.Warehouse)
 }
 
 // openCatalog opens (creating if needed) the SQLite catalog database.
