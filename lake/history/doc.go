@@ -28,9 +28,10 @@
 // unreferenced files deleted), appends merge manifests once 32 accumulate
 // (commit.manifest-merge.enabled), and the catalog keeps the last 16
 // metadata files (write.metadata.delete-after-commit.enabled). OpenTable
-// sets these properties on a table that lacks them. Without them, at 1,000
-// batches each commit rewrote a manifest list naming 1,000 manifests and
-// took 1.7× as long (BenchmarkCommitAfterManyBatches).
+// sets these properties on a table that lacks them. Without them, at 2,000
+// batches each commit rewrote a manifest list naming 2,000 manifests and
+// took 2.3× as long, and a commit that ran the expiry 5.3× as long
+// (BenchmarkCommitAfterManyBatches: 16 vs 36 ms, slowest 176 vs 928 ms).
 //
 // # Commit and idempotency
 //
