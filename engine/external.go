@@ -159,8 +159,9 @@ func (m *extMeta) storage() *lake.Storage {
 }
 
 // icebergSource names the collection's Iceberg table for package lake.
-func (m *extMeta) icebergSource(creds lake.S3Options) lake.IcebergSource {
-	src := lake.IcebergSource{Catalog: m.Source, Table: m.Table}
+// guard, if not nil, vets every file of the table before it is read.
+func (m *extMeta) icebergSource(creds lake.S3Options, guard func(uri string) error) lake.IcebergSource {
+	src := lake.IcebergSource{Catalog: m.Source, Table: m.Table, Guard: guard}
 	if m.S3 != nil {
 		src.S3 = *m.S3
 	}
@@ -359,7 +360,7 @@ func Attach(ctx context.Context, dir string, o ExternalOptions) (*External, Refr
 	} else if o.Parquet == "" {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: give a Parquet dataset or an Iceberg table", o.Name)
 	}
-	if err := checkSource(ctx, meta, o.S3); err != nil {
+	if err := checkSource(ctx, meta, o.S3, o.PathGuard); err != nil {
 		return nil, RefreshReport{}, fmt.Errorf("attach %s: %w", o.Name, err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "index"), 0o755); err != nil {

@@ -585,3 +585,38 @@ func TestExternalIcebergWholeHistory(t *testing.T) {
 		t.Fatalf("attach from an unknown snapshot: %v", err)
 	}
 }
+
+// With a path guard confining reads to the catalog's directory, a catalog
+// whose table files lie elsewhere is refused at attach, naming the
+// metadata file, before iceberg-go reads it; the same table with its files
+// inside attaches.
+func TestExternalIcebergGuardedMetadata(t *testing.T) {
+	ctx := context.Background()
+	outside := newIcebergFixtureAt(t, "file://"+filepath.Join(t.TempDir(), "wh"), nil)
+	outside.appendRows(0, 50)
+	inside := newIcebergFixture(t)
+	inside.appendRows(0, 50)
+	under := func(root string) func(string) error {
+		return func(uri string) error {
+			p := strings.TrimPrefix(uri, "file://")
+			if rel, err := filepath.Rel(root, p); err != nil || strings.HasPrefix(rel, "..") {
+				return fmt.Errorf("file %s is outside %s: not read", uri, root)
+			}
+			return nil
+		}
+	}
+	_, _, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "p", IcebergCatalog: outside.catPath, IcebergTable: "kb.passages",
+		VectorColumn: "embedding", PathGuard: under(filepath.Dir(outside.catPath))})
+	if err == nil || !strings.Contains(err.Error(), "metadata file") || !strings.Contains(err.Error(), ".metadata.json is outside") {
+		t.Fatalf("attach of a catalog naming files outside the guard: %v", err)
+	}
+	x, rep, err := Attach(ctx, t.TempDir(), ExternalOptions{Name: "p", IcebergCatalog: inside.catPath, IcebergTable: "kb.passages",
+		VectorColumn: "embedding", PathGuard: under(filepath.Dir(inside.catPath))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if rep.RowsAdded != 50 {
+		t.Fatalf("attach report %+v, want 50 rows added", rep)
+	}
+}

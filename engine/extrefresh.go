@@ -66,9 +66,9 @@ type delRecord struct {
 
 // checkSource fails when the source cannot be read at all (a missing
 // catalog, table, bucket or dataset), before anything is created.
-func checkSource(ctx context.Context, m extMeta, creds lake.S3Options) error {
+func checkSource(ctx context.Context, m extMeta, creds lake.S3Options, guard func(string) error) error {
 	if m.Kind == "iceberg" {
-		t, err := lake.OpenIceberg(ctx, m.icebergSource(creds))
+		t, err := lake.OpenIceberg(ctx, m.icebergSource(creds, guard))
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (x *External) pendingChanges(ctx context.Context) ([]extChange, int, *lake.
 		sort.Slice(c.addData, func(i, j int) bool { return c.addData[i].uri < c.addData[j].uri })
 		return []extChange{c}, len(now), nil, nil
 	}
-	t, err := lake.OpenIceberg(ctx, x.meta.icebergSource(x.creds))
+	t, err := lake.OpenIceberg(ctx, x.meta.icebergSource(x.creds, x.guard))
 	if err != nil {
 		return nil, 0, nil, err
 	}

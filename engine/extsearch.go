@@ -297,7 +297,7 @@ func (x *External) Lag(ctx context.Context) (Lag, error) {
 		}
 		return l, nil
 	}
-	t, err := lake.OpenIceberg(ctx, meta.icebergSource(x.creds))
+	t, err := lake.OpenIceberg(ctx, meta.icebergSource(x.creds, x.guard))
 	if err != nil {
 		return Lag{}, err
 	}

@@ -50,6 +50,12 @@ type IcebergSource struct {
 	// catalogs read "credential" (client_id:secret), "token", "prefix" and
 	// "warehouse" from here.
 	Props map[string]string
+	// Guard, optional, vets every file of the table before it is read: the
+	// metadata JSON a SQL catalog or Table names (before iceberg-go loads
+	// it, at open and at each Refresh), and manifest lists and manifests
+	// (through the table's file IO, which then also refuses to remove
+	// anything). A server confines attached tables to its roots with it.
+	Guard func(uri string) error
 }
 
 // OpenIceberg loads the table src names. Close the table when done.
@@ -57,18 +63,27 @@ func OpenIceberg(ctx context.Context, src IcebergSource) (*IcebergTable, error) 
 	props := iceberg.Properties(src.S3.IcebergProps())
 	maps.Copy(props, src.Props)
 	cat := src.Catalog
+	var (
+		t   *IcebergTable
+		err error
+	)
 	switch {
 	case cat == "":
-		return openMetadataLocation(ctx, src.Table, props)
+		t, err = openMetadataLocation(ctx, src.Table, props, src.Guard)
 	case strings.HasPrefix(cat, "http://") || strings.HasPrefix(cat, "https://"):
-		return openREST(ctx, cat, src.Table, props)
+		t, err = openREST(ctx, cat, src.Table, props)
 	case strings.HasPrefix(cat, "postgres://") || strings.HasPrefix(cat, "postgresql://"):
-		return openSQL(ctx, cat, src.Table, sqlcat.Postgres, props)
+		t, err = openSQL(ctx, cat, src.Table, sqlcat.Postgres, props, src.Guard)
 	case strings.HasPrefix(cat, "sqlite://") || !strings.Contains(cat, "://"):
-		return openSQL(ctx, cat, src.Table, sqlcat.SQLite, props)
+		t, err = openSQL(ctx, cat, src.Table, sqlcat.SQLite, props, src.Guard)
 	default:
 		return nil, fmt.Errorf("iceberg catalog %s: unsupported (want a SQLite path or sqlite://, postgres://, http(s):// for REST, or no catalog and a metadata JSON location)", redact(cat))
 	}
+	if err != nil {
+		return nil, err
+	}
+	t.guard = src.Guard
+	return t, nil
 }
 
 // splitIdent parses "namespace.table".
@@ -99,7 +114,7 @@ func redact(uri string) string {
 }
 
 // openSQL opens a table of a SQL catalog on SQLite or PostgreSQL.
-func openSQL(ctx context.Context, uri, ident string, dialect sqlcat.SupportedDialect, props iceberg.Properties) (*IcebergTable, error) {
+func openSQL(ctx context.Context, uri, ident string, dialect sqlcat.SupportedDialect, props iceberg.Properties, guard func(string) error) (*IcebergTable, error) {
 	id, err := splitIdent(ident)
 	if err != nil {
 		return nil, err
@@ -145,7 +160,27 @@ func openSQL(ctx context.Context, uri, ident string, dialect sqlcat.SupportedDia
 		db.Close()
 		return nil, fmt.Errorf("iceberg catalog %s: %w", shown, err)
 	}
-	t, err := newCatalogTable(ctx, c, id, ident, shown)
+	var vet func(context.Context) error
+	if guard != nil {
+		// The metadata file the catalog names now is vetted before
+		// iceberg-go reads it, at every load.
+		q := "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?"
+		if dialect == sqlcat.Postgres {
+			q = "SELECT metadata_location FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3"
+		}
+		ns, name := strings.Join(id[:len(id)-1], "."), id[len(id)-1]
+		vet = func(ctx context.Context) error {
+			var loc sql.NullString
+			if err := db.QueryRowContext(ctx, q, catName, ns, name).Scan(&loc); err != nil {
+				return fmt.Errorf("iceberg table %s in %s: metadata location: %w", ident, shown, err)
+			}
+			if err := guard(loc.String); err != nil {
+				return fmt.Errorf("iceberg table %s in %s: metadata file: %w", ident, shown, err)
+			}
+			return nil
+		}
+	}
+	t, err := newCatalogTable(ctx, c, id, ident, shown, vet)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -181,7 +216,7 @@ func openREST(ctx context.Context, uri, ident string, props iceberg.Properties) 
 	if err != nil {
 		return nil, fmt.Errorf("iceberg catalog %s: %w", redact(uri), err)
 	}
-	t, err := newCatalogTable(ctx, c, id, ident, redact(uri))
+	t, err := newCatalogTable(ctx, c, id, ident, redact(uri), nil)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -191,8 +226,14 @@ func openREST(ctx context.Context, uri, ident string, props iceberg.Properties) 
 }
 
 // newCatalogTable loads a table of a catalog; Refresh loads it again.
-func newCatalogTable(ctx context.Context, c catalog.Catalog, id table.Identifier, ident, shown string) (*IcebergTable, error) {
+// vet, if not nil, runs before every load.
+func newCatalogTable(ctx context.Context, c catalog.Catalog, id table.Identifier, ident, shown string, vet func(context.Context) error) (*IcebergTable, error) {
 	load := func(ctx context.Context) (*table.Table, error) {
+		if vet != nil {
+			if err := vet(ctx); err != nil {
+				return nil, err
+			}
+		}
 		t, err := c.LoadTable(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("iceberg table %s in %s: %w", ident, shown, err)
@@ -209,7 +250,7 @@ func newCatalogTable(ctx context.Context, c catalog.Catalog, id table.Identifier
 // openMetadataLocation opens a table from its metadata JSON file, with no
 // catalog. Refresh re-reads the same file (a new commit writes a new
 // metadata file: to follow a table, open it through its catalog).
-func openMetadataLocation(ctx context.Context, loc string, props iceberg.Properties) (*IcebergTable, error) {
+func openMetadataLocation(ctx context.Context, loc string, props iceberg.Properties, guard func(string) error) (*IcebergTable, error) {
 	if !strings.HasSuffix(loc, ".metadata.json") {
 		return nil, fmt.Errorf("iceberg table %q: with no catalog, the table must be a metadata file location ending in .metadata.json", loc)
 	}
@@ -224,6 +265,11 @@ func openMetadataLocation(ctx context.Context, loc string, props iceberg.Propert
 	name := path.Base(path.Dir(path.Dir(filepath.ToSlash(loc))))
 	id := table.Identifier{name}
 	load := func(ctx context.Context) (*table.Table, error) {
+		if guard != nil {
+			if err := guard(loc); err != nil {
+				return nil, fmt.Errorf("iceberg table %s: %w", loc, err)
+			}
+		}
 		t, err := table.NewFromLocation(ctx, id, loc, icebergio.LoadFSFunc(props, loc), nil)
 		if err != nil {
 			return nil, fmt.Errorf("iceberg table %s: %w", loc, err)

@@ -369,3 +369,74 @@ func TestOpenIcebergPostgres(t *testing.T) {
 		t.Fatalf("missing table: %v", err)
 	}
 }
+
+// A guard sees every table file before it is read: the metadata JSON the
+// catalog (or Table) names, then the manifest list and manifests. Refusing
+// any one of them fails the open or the read with the guard's error, and
+// the table's file IO never removes anything.
+func TestOpenIcebergGuard(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	catPath := filepath.Join(dir, "cat.db")
+	cat := openSQLiteCatalog(t, catPath, "file://"+filepath.Join(dir, "wh"), nil)
+	tt := createTestTable(ctx, t, cat, table.Identifier{"a", "items"})
+	tt.append(ctx, 0, 30)
+	kind := func(uri string) string {
+		switch {
+		case strings.HasSuffix(uri, ".metadata.json"):
+			return "metadata"
+		case strings.Contains(uri, "/snap-"):
+			return "manifest list"
+		case strings.HasSuffix(uri, ".avro"):
+			return "manifest"
+		}
+		return "other"
+	}
+	var seen []string
+	refuse := ""
+	guard := func(uri string) error {
+		seen = append(seen, kind(uri))
+		if kind(uri) == refuse {
+			return fmt.Errorf("file %s refused", uri)
+		}
+		return nil
+	}
+	loc := tt.tbl.MetadataLocation()
+	for _, src := range []IcebergSource{{Catalog: catPath, Table: "a.items", Guard: guard}, {Table: loc, Guard: guard}} {
+		seen, refuse = nil, ""
+		tb, err := OpenIceberg(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.State(ctx, tb.Current().ID); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"metadata", "manifest list", "manifest"}; !slices.Equal(seen, want) {
+			t.Fatalf("%+v: guard saw %v, want %v", src, seen, want)
+		}
+		for _, r := range []string{"manifest list", "manifest"} {
+			refuse = r
+			if _, err := tb.State(ctx, tb.Current().ID); err == nil || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("%+v: reading with %q refused: %v", src, r, err)
+			}
+		}
+		refuse = "metadata"
+		if err := tb.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Fatalf("%+v: refresh with the metadata file refused: %v", src, err)
+		}
+		if _, err := OpenIceberg(ctx, src); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Fatalf("%+v: open with the metadata file refused: %v", src, err)
+		}
+		fs, err := tb.FS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Remove(strings.TrimPrefix(loc, "file://")); err == nil {
+			t.Fatal("the guarded file IO removed a file")
+		}
+		tb.Close()
+	}
+	if _, err := os.Stat(strings.TrimPrefix(loc, "file://")); err != nil {
+		t.Fatalf("metadata file gone: %v", err)
+	}
+}

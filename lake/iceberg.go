@@ -20,6 +20,8 @@ type IcebergTable struct {
 	load    func(context.Context) (*table.Table, error) // the current table, from the catalog
 	closers []func() error
 
+	guard func(uri string) error // IcebergSource.Guard
+
 	mu  sync.Mutex
 	tbl *table.Table
 }
@@ -36,12 +38,34 @@ func (t *IcebergTable) Metadata() table.Metadata { return t.current().Metadata()
 
 // FS returns the file IO of the table's files (manifests, data files), as
 // configured by the catalog and IcebergSource.S3 / Props.
+// With a guard, every Open is vetted first and Remove is refused.
 func (t *IcebergTable) FS(ctx context.Context) (icebergio.IO, error) {
 	fs, err := t.current().FS(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
 	}
+	if t.guard != nil {
+		return guardedIO{IO: fs, guard: t.guard}, nil
+	}
 	return fs, nil
+}
+
+// guardedIO is the file IO of a table whose files must pass a guard. Only
+// the IO interface is exposed (an optional ReadFile could bypass Open).
+type guardedIO struct {
+	icebergio.IO
+	guard func(uri string) error
+}
+
+func (g guardedIO) Open(name string) (icebergio.File, error) {
+	if err := g.guard(name); err != nil {
+		return nil, err
+	}
+	return g.IO.Open(name)
+}
+
+func (g guardedIO) Remove(name string) error {
+	return fmt.Errorf("remove %s: lakevec does not write the tables it reads", name)
 }
 
 // Refresh reloads the table's current metadata from its catalog (a table

@@ -70,9 +70,9 @@ func (t *IcebergTable) Changes(ctx context.Context, from int64) ([]snapshot.Snap
 	if cur.ID == from {
 		return nil, nil
 	}
-	fs, err := t.current().FS(ctx)
+	fs, err := t.FS(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("iceberg table %s: %w", t.ident, err)
+		return nil, err
 	}
 	ch, err := snapshot.Changelog(ctx, fs, t.current().Metadata(), from, cur.ID)
 	if errors.Is(err, snapshot.ErrNotAncestor) {
@@ -86,9 +86,9 @@ func (t *IcebergTable) Changes(ctx context.Context, from int64) ([]snapshot.Snap
 
 // State returns the live files of snapshot id.
 func (t *IcebergTable) State(ctx context.Context, id int64) (snapshot.State, error) {
-	fs, err := t.current().FS(ctx)
+	fs, err := t.FS(ctx)
 	if err != nil {
-		return snapshot.State{}, fmt.Errorf("iceberg table %s: %w", t.ident, err)
+		return snapshot.State{}, err
 	}
 	st, err := snapshot.ReadState(ctx, fs, t.current().Metadata(), id)
 	if err != nil {
