@@ -379,9 +379,10 @@ func (k *KB) commitBatch(ctx context.Context, b *batch) error {
 }
 
 // backgroundCheckpoint writes the checkpoint a batch made due, as a writer:
-// it holds writeMu (no batch is applied while the graphs and the hot map
-// are written, so they agree with one applied batch) but not the search
-// lock for longer than the graphs' own Save takes it shared.
+// it holds writeMu, so no batch is applied while the graphs and the hot map
+// are written and they agree with one applied batch. It takes the search
+// lock only shared; the one exclusive taker, a batch's publish, runs under
+// writeMu, so no search queues behind it.
 func (k *KB) backgroundCheckpoint() {
 	defer k.ckptWG.Done()
 	k.writeMu.Lock()
