@@ -1,7 +1,6 @@
 package vec
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -134,25 +133,16 @@ var sinkI int32
 // BenchmarkDotInt8 is the int8 kernel beside BenchmarkDot: the same
 // dimensions, a quarter of the bytes.
 func BenchmarkDotInt8(b *testing.B) {
-	for _, dim := range []int{128, 384, 768} {
-		for _, p := range []path{{"simd", true}, {"generic", false}} {
-			b.Run(fmt.Sprintf("%d/%s", dim, p.name), func(b *testing.B) {
-				if p.simd && !simdAvailable {
-					b.Skip("SIMD not available")
-				}
-				setPath(b, p.simd)
-				r := rand.New(rand.NewPCG(1, 2))
-				x, y := make([]int8, dim), make([]int8, dim)
-				for i := range x {
-					x[i], y[i] = int8(r.IntN(255)-127), int8(r.IntN(255)-127)
-				}
-				b.SetBytes(int64(2 * dim))
-				var s int32
-				for b.Loop() {
-					s += DotInt8(x, y)
-				}
-				sinkI = s
-			})
+	benchPaths(b, func(b *testing.B, dim int, r *rand.Rand) {
+		x, y := make([]int8, dim), make([]int8, dim)
+		for i := range x {
+			x[i], y[i] = int8(r.IntN(255)-127), int8(r.IntN(255)-127)
 		}
-	}
+		b.SetBytes(int64(2 * dim))
+		var s int32
+		for b.Loop() {
+			s += DotInt8(x, y)
+		}
+		sinkI = s
+	})
 }

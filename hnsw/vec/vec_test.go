@@ -422,7 +422,9 @@ func TestNoAllocs(t *testing.T) {
 
 var sink float32
 
-func benchKernel(b *testing.B, f func(a, b []float32) float32) {
+// benchPaths runs fn as a sub-benchmark per dimension and kernel path
+// (SIMD, generic), with the path set and a seeded generator.
+func benchPaths(b *testing.B, fn func(b *testing.B, dim int, r *rand.Rand)) {
 	for _, dim := range []int{128, 384, 768} {
 		for _, p := range []path{{"simd", true}, {"generic", false}} {
 			b.Run(fmt.Sprintf("%d/%s", dim, p.name), func(b *testing.B) {
@@ -430,19 +432,24 @@ func benchKernel(b *testing.B, f func(a, b []float32) float32) {
 					b.Skip("SIMD not available")
 				}
 				setPath(b, p.simd)
-				r := rand.New(rand.NewPCG(1, 2))
-				x, y := make([]float32, dim), make([]float32, dim)
-				fillRand(r, x, 1)
-				fillRand(r, y, 1)
-				b.SetBytes(int64(8 * dim))
-				var s float32
-				for b.Loop() {
-					s += f(x, y)
-				}
-				sink = s
+				fn(b, dim, rand.New(rand.NewPCG(1, 2)))
 			})
 		}
 	}
+}
+
+func benchKernel(b *testing.B, f func(a, b []float32) float32) {
+	benchPaths(b, func(b *testing.B, dim int, r *rand.Rand) {
+		x, y := make([]float32, dim), make([]float32, dim)
+		fillRand(r, x, 1)
+		fillRand(r, y, 1)
+		b.SetBytes(int64(8 * dim))
+		var s float32
+		for b.Loop() {
+			s += f(x, y)
+		}
+		sink = s
+	})
 }
 
 func BenchmarkDot(b *testing.B)       { benchKernel(b, Dot) }
