@@ -248,9 +248,12 @@ func (k *KB) embedTexts(ctx context.Context, texts []string) ([][]float32, error
 	return out, nil
 }
 
-// hashDirection is a deterministic unit vector seeded by text's SHA-256.
+// hashDirection is a deterministic unit vector seeded by the SHA-256 of
+// the normalised text, so a query differing from a chunk only in what
+// normalisation removes (trailing blanks, line endings) gets its direction.
+// Chunk texts are normalised already (Normalize is idempotent).
 func hashDirection(text string, dim int) []float32 {
-	h := chunk.Hash(text)
+	h := chunk.Hash(chunk.Normalize(text))
 	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(h[:8]), binary.LittleEndian.Uint64(h[8:16])))
 	v := make([]float32, dim)
 	var n float64

@@ -9,7 +9,6 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 
-	"github.com/lakevec/lakevec/engine/chunk"
 	"github.com/lakevec/lakevec/hnsw"
 )
 
@@ -52,7 +51,7 @@ func (k *KB) Search(ctx context.Context, query string, o SearchOptions) ([]Hit, 
 	// The query goes through the same embedding as chunks, including the
 	// content-hash direction of a text the embedder finds no word in, so a
 	// chunk of only symbols is found by its own text.
-	vs, err := k.embedTexts(ctx, []string{chunk.Normalize(query)})
+	vs, err := k.embedTexts(ctx, []string{query})
 	if err != nil {
 		return nil, fmt.Errorf("search: embed query: %w", err)
 	}
